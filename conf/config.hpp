@@ -1,0 +1,140 @@
+// Typed, validated configuration. Everything the rest of the relay knows about
+// the admin's YAML comes through these structs; nothing else parses YAML.
+#pragma once
+
+#include "conf/cidr.hpp"
+#include "conf/secret.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xr::conf {
+
+enum class TlsMode { none, starttls, implicit };
+enum class Protocol { smtp, imap, pop3 };
+enum class LogLevel { error, warn, info, debug };
+enum class LogFormat { text, json };
+
+const char* to_string(TlsMode);
+const char* to_string(Protocol);
+const char* to_string(LogLevel);
+
+// An upstream Office 365 endpoint (always TLS: starttls or implicit).
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+  TlsMode tls = TlsMode::starttls;
+};
+
+struct CertificateCredential {
+  std::string cert_file;  // absolute path (PEM)
+  std::string key_file;   // absolute path (PEM, unencrypted)
+};
+
+struct Tenant {
+  std::string name;       // the key under `tenants:`
+  std::string tenant_id;  // directory GUID or verified domain
+  std::string client_id;
+  // Exactly one credential source. The secret's value is loaded at config
+  // load time (file or environment) so a reload re-reads rotated secrets.
+  std::optional<std::string> client_secret_file;  // absolute path
+  std::optional<std::string> client_secret_env;   // variable name
+  Secret client_secret;                           // loaded value, empty with certificate
+  std::optional<CertificateCredential> certificate;
+  std::string authority = "https://login.microsoftonline.com";
+  std::string scope = "https://outlook.office365.com/.default";
+  Endpoint smtp{"smtp.office365.com", 587, TlsMode::starttls};
+  Endpoint imap{"outlook.office365.com", 993, TlsMode::implicit};
+  Endpoint pop3{"outlook.office365.com", 995, TlsMode::implicit};
+  std::optional<std::string> ca_file;  // absolute path; extra CA for upstream TLS and token endpoint
+
+  // {authority}/{tenant_id}/oauth2/v2.0/token
+  std::string token_url() const;
+};
+
+struct Listener {
+  Protocol protocol = Protocol::smtp;
+  std::string listen;  // as written, e.g. "0.0.0.0:587" or "[::]:587"
+  std::string address; // "0.0.0.0", "::"
+  std::uint16_t port = 0;
+  TlsMode tls = TlsMode::none;
+  std::optional<std::string> cert_file;  // absolute paths; required unless tls: none
+  std::optional<std::string> key_file;
+  bool allow_plaintext_auth = false;
+  std::string name() const;  // "smtp:0.0.0.0:587": for logs
+};
+
+// A device that logs in with a local user name and password.
+struct User {
+  std::string name;
+  std::string password_hash;  // crypt(3) string, validated with crypt_checksalt
+  std::string tenant;         // key into Config::tenants (validated)
+  std::string mailbox;
+  std::vector<Protocol> protocols;    // never empty after load (default: all)
+  std::vector<Cidr> sources;          // empty = any address
+  std::vector<std::string> senders;   // never empty after load (default: {mailbox})
+  bool allows(Protocol p) const;
+};
+
+// Devices that cannot log in, admitted by source address.
+struct NoAuthRule {
+  std::vector<Cidr> sources;  // never empty
+  std::string tenant;
+  std::string mailbox;
+  std::vector<std::string> senders;  // default: {mailbox}
+};
+
+// Operational limits. Durations are written in YAML as integers (seconds) or
+// strings with a unit: "30s", "5m", "1h".
+struct Limits {
+  std::size_t max_sessions = 1000;                  // concurrent, all listeners
+  std::size_t max_message_size = 35 * 1024 * 1024;  // bytes, Exchange's default
+  std::size_t max_line_length = 4096;               // command lines and message lines
+  std::chrono::seconds command_timeout{300};        // waiting for the next command
+  std::chrono::seconds data_timeout{180};           // between chunks of DATA
+  std::chrono::seconds upstream_connect_timeout{30};
+  std::chrono::seconds upstream_reply_timeout{120};
+  std::chrono::seconds token_timeout{30};            // how long a session waits for a token
+  std::chrono::seconds login_cache_ttl{300};        // verified-login cache; 0 disables
+  std::chrono::seconds shutdown_grace{30};
+};
+
+struct Config {
+  std::string source_path;  // absolute path of the YAML file
+  std::string hostname;     // server.hostname or the system host name
+  LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::text;
+  std::map<std::string, Tenant> tenants;
+  std::vector<Listener> listeners;
+  std::map<std::string, User> users;
+  std::vector<NoAuthRule> no_auth;
+  Limits limits;
+};
+
+struct ConfigError {
+  std::string file;
+  int line = 0;    // 1-based; 0 when the error is not tied to a place
+  int column = 0;  // 1-based
+  std::string key;      // dotted path, e.g. "tenants.contoso.tenant_id"
+  std::string message;  // what is wrong and how to fix it
+  std::string format() const;  // "file:line:column: key: message"
+};
+
+struct LoadResult {
+  std::optional<Config> config;       // set only when errors is empty
+  std::vector<ConfigError> errors;    // every error found, in file order
+};
+
+// Reads, parses and validates the file. Never throws; all problems (including
+// an unreadable file or invalid YAML) come back as errors.
+LoadResult load_config(const std::string& path);
+
+// Same, from text (for tests); `path` is used for messages and to resolve
+// relative paths.
+LoadResult load_config_from_string(const std::string& yaml, const std::string& path);
+
+}  // namespace xr::conf
