@@ -53,7 +53,11 @@ struct Tenant {
   std::optional<std::string> ca_file;  // absolute path; extra CA for upstream TLS and token endpoint
 
   // {authority}/{tenant_id}/oauth2/v2.0/token
-  std::string token_url() const;
+  std::string token_url() const {
+    std::string base = authority;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    return base + "/" + tenant_id + "/oauth2/v2.0/token";
+  }
 };
 
 struct Listener {
