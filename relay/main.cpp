@@ -1,2 +1,106 @@
-// placeholder until the relay shell lands; replaced in the next commit
-int main() { return 0; }
+// xoauth2-relay: run | check-config | hash-password
+#include "auth/password.hpp"
+#include "conf/config.hpp"
+#include "relay/log.hpp"
+#include "relay/server.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <string>
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/xoauth2-relay/relay.yaml";
+
+int print_errors(const std::vector<xr::conf::ConfigError>& errors) {
+  for (const auto& e : errors) std::cerr << e.format() << "\n";
+  std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors") << "\n";
+  return 1;
+}
+
+int check_config(const std::string& path) {
+  auto loaded = xr::conf::load_config(path);
+  if (!loaded.config) return print_errors(loaded.errors);
+  std::cout << "OK\n";
+  return 0;
+}
+
+// One line from stdin; echo is off while a person types it at a terminal.
+bool read_password(std::string& out) {
+  bool tty = isatty(STDIN_FILENO);
+  termios old{};
+  if (tty) {
+    std::cerr << "Password: " << std::flush;
+    tcgetattr(STDIN_FILENO, &old);
+    termios quiet = old;
+    quiet.c_lflag &= ~tcflag_t(ECHO);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  bool ok = static_cast<bool>(std::getline(std::cin, out));
+  if (tty) {
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    std::cerr << "\n";
+  }
+  if (!out.empty() && out.back() == '\r') out.pop_back();
+  return ok;
+}
+
+int hash_password() {
+  std::string pw;
+  if (!read_password(pw) || pw.empty()) {
+    std::cerr << "hash-password: no password given (type it, or pipe one line on stdin)\n";
+    return 1;
+  }
+  try {
+    std::string hash = xr::auth::hash_password(pw);
+    std::fill(pw.begin(), pw.end(), '\0');
+    std::cout << hash << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "hash-password: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int run(const std::string& path, int threads) {
+  xr::relay::Logger log;
+  auto loaded = xr::conf::load_config(path);
+  if (!loaded.config) {
+    for (const auto& e : loaded.errors) log.error("", "config_error", {{"error", e.format()}});
+    return 1;
+  }
+  log.configure(loaded.config->log_level, loaded.config->log_format);
+  log.info("", "starting", {{"version", XR_VERSION}, {"config", path}});
+  xr::relay::ServerOptions opts;
+  opts.config_path = path;
+  opts.io_threads = threads;
+  return xr::relay::run_server(std::move(*loaded.config), opts, log);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"xoauth2-relay: legacy SMTP logins in, Office 365 XOAUTH2 out"};
+  app.set_version_flag("--version", std::string("xoauth2-relay ") + XR_VERSION);
+  app.require_subcommand(1);
+
+  std::string config = kDefaultConfig;
+  int threads = 0;
+  auto* run_cmd = app.add_subcommand("run", "Run the relay in the foreground");
+  run_cmd->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+  run_cmd->add_option("--threads", threads, "I/O threads (default: one per core)");
+  auto* check_cmd = app.add_subcommand("check-config", "Validate the configuration; print OK or every error");
+  check_cmd->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+  auto* hash_cmd = app.add_subcommand(
+      "hash-password", "Read a password from stdin and print its yescrypt hash for password_hash:");
+
+  CLI11_PARSE(app, argc, argv);
+  if (*run_cmd) return run(config, threads);
+  if (*check_cmd) return check_config(config);
+  if (*hash_cmd) return hash_password();
+  return 2;
+}

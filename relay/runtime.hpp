@@ -1,0 +1,41 @@
+// What every session needs from the process: the config snapshot it started
+// with (reloads swap the snapshot, sessions keep theirs), TLS contexts built
+// from it, and the shared services.
+#pragma once
+
+#include "auth/login_cache.hpp"
+#include "auth/token_provider.hpp"
+#include "conf/config.hpp"
+#include "relay/asio.hpp"
+#include "relay/log.hpp"
+
+#include <atomic>
+#include <map>
+#include <memory>
+
+namespace xr::relay {
+
+struct ConfigSnapshot {
+  conf::Config config;
+  // Upstream TLS per tenant (system CAs + the tenant's ca_file).
+  std::map<std::string, std::shared_ptr<ssl::context>> upstream_tls;
+  // Listener TLS, index-aligned with config.listeners (null for tls: none).
+  std::vector<std::shared_ptr<ssl::context>> listener_tls;
+  std::shared_ptr<ssl::context> plain_tls;  // placeholder for plain listeners
+
+  // Builds every TLS context; throws std::runtime_error naming the bad file.
+  static std::shared_ptr<const ConfigSnapshot> build(conf::Config cfg);
+};
+
+struct Services {
+  Logger& log;
+  auth::TokenProvider& tokens;
+  auth::LoginCache& login_cache;
+  net::thread_pool& blocking;  // crypt(3) and other CPU-heavy or blocking calls
+  std::atomic<std::size_t>& active_sessions;
+};
+
+// A short id for correlating a session's log lines.
+std::string new_session_id();
+
+}  // namespace xr::relay

@@ -1,0 +1,413 @@
+#include "relay/smtp_session.hpp"
+
+#include "auth/access_policy.hpp"
+#include "protocols/exchange_diagnosis.hpp"
+#include "protocols/smtp_server.hpp"
+#include "relay/connection.hpp"
+#include "relay/session_registry.hpp"
+#include "relay/token_wait.hpp"
+#include "relay/upstream_smtp.hpp"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <optional>
+
+namespace xr::relay {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using conf::LogLevel;
+
+std::string endpoint_string(const tcp::endpoint& ep) {
+  auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+    addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
+  if (addr.is_v6()) return "[" + addr.to_string() + "]:" + std::to_string(ep.port());
+  return addr.to_string() + ":" + std::to_string(ep.port());
+}
+
+std::string peer_of(const tcp::socket& s) {
+  boost::system::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  return ec ? "unknown" : endpoint_string(ep);
+}
+
+conf::IpAddress ip_of(const tcp::socket& s) {
+  boost::system::error_code ec;
+  auto a = s.remote_endpoint(ec).address();
+  if (ec) return {};
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
+  return conf::IpAddress::parse(a.to_string()).value_or(conf::IpAddress{});
+}
+
+long long ms_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+// After a failed login: 250-1000 ms, random so failures cannot be timed and
+// password guessing is slowed (OpenSMTPD does the same).
+std::chrono::milliseconds failed_login_delay() {
+  unsigned short r = 0;
+  RAND_bytes(reinterpret_cast<unsigned char*>(&r), sizeof r);
+  return std::chrono::milliseconds(250 + r % 750);
+}
+
+void wipe(std::string& s) {
+  std::fill(s.begin(), s.end(), '\0');
+  s.clear();
+}
+
+class SmtpSession {
+ public:
+  SmtpSession(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t listener_index,
+              Services& svc)
+      : svc_(svc),
+        snap_(std::move(snap)),
+        cfg_(snap_->config),
+        listener_(cfg_.listeners.at(listener_index)),
+        listener_tls_(snap_->listener_tls.at(listener_index)),
+        id_(new_session_id()),
+        client_(peer_of(socket)),
+        client_ip_(ip_of(socket)),
+        grant_(auth::match_no_auth(cfg_, client_ip_)),
+        conn_(std::move(socket), listener_tls_ ? *listener_tls_ : *snap_->plain_tls),
+        machine_(make_options()) {}
+
+  Connection& connection() { return conn_; }
+
+  net::awaitable<void> run() {
+    boost::system::error_code ec;
+    conn_.socket().set_option(tcp::no_delay(true), ec);
+    log(LogLevel::info, "connect", {{"client", client_}, {"listener", listener_.name()},
+                                    {"no_auth", grant_ ? "yes" : "no"}});
+
+    if (listener_.tls == conf::TlsMode::implicit) {
+      auto hs = co_await conn_.handshake_server(cfg_.limits.command_timeout);
+      if (!hs.ok()) {
+        result_ = "tls_failed";
+        log(LogLevel::warn, "tls_failed", {{"client", client_}, {"error", hs.describe()},
+                                           {"hint", "the device must speak TLS 1.2+ on an implicit-TLS port"}});
+        conn_.close_now();
+        summary();
+        co_return;
+      }
+      log(LogLevel::debug, "tls", {{"version", conn_.tls_description()}});
+    }
+
+    machine_.start();
+    co_await loop();
+    if (upstream_) co_await upstream_->quit();
+    co_await conn_.close(std::chrono::seconds(5));
+    summary();
+  }
+
+ private:
+  smtp::ServerOptions make_options() const {
+    smtp::ServerOptions o;
+    o.hostname = cfg_.hostname;
+    o.starttls_offered = listener_.tls == conf::TlsMode::starttls;
+    o.tls_active = false;  // implicit TLS: set after the handshake, see tls_started below
+    o.allow_plaintext_auth = listener_.allow_plaintext_auth;
+    o.auth_required = !grant_.has_value();
+    o.max_message_size = cfg_.limits.max_message_size;
+    o.max_line_length = cfg_.limits.max_line_length;
+    if (listener_.tls == conf::TlsMode::implicit) o.tls_active = true;
+    return o;
+  }
+
+  void log(LogLevel level, std::string_view event, std::initializer_list<Field> fields) {
+    svc_.log.log(level, id_, event, fields);
+  }
+
+  void summary() {
+    log(LogLevel::info, "session_end",
+        {{"client", client_}, {"listener", listener_.name()}, {"protocol", "smtp"},
+         {"user", grant_ ? (grant_->user.empty() ? "(no_auth)" : grant_->user) : "-"},
+         {"mailbox", grant_ ? grant_->mailbox : "-"}, {"tenant", grant_ ? grant_->tenant : "-"},
+         {"messages", messages_ok_}, {"rejected", messages_failed_}, {"bytes_in", bytes_in_},
+         {"bytes_out", upstream_bytes_ + (upstream_ ? upstream_->bytes_sent() : 0)}, {"result", result_}, {"duration_ms", ms_since(started_)}});
+  }
+
+  net::awaitable<bool> flush() {
+    auto& out = machine_.output();
+    if (out.empty()) co_return true;
+    auto r = co_await conn_.write_all(out, cfg_.limits.command_timeout);
+    out.clear();
+    if (!r.ok()) {
+      if (result_ == "ok") result_ = "client_" + std::string(to_string(r.status));
+      co_return false;
+    }
+    co_return true;
+  }
+
+  net::awaitable<void> loop() {
+    for (;;) {
+      switch (machine_.next()) {
+        case smtp::EventKind::need_input: {
+          if (!co_await flush()) co_return;
+          auto timeout = in_data_ ? cfg_.limits.data_timeout : cfg_.limits.command_timeout;
+          auto r = co_await conn_.read_some(net::buffer(buf_), timeout);
+          if (r.ok()) {
+            bytes_in_ += r.bytes;
+            machine_.feed(std::string_view(buf_.data(), r.bytes));
+          } else if (r.status == IoStatus::timeout) {
+            result_ = "timeout";
+            log(LogLevel::info, "timeout", {{"phase", in_data_ ? "data" : "command"},
+                                            {"seconds", timeout.count()}});
+            machine_.timeout();
+          } else if (r.status == IoStatus::interrupted) {
+            machine_.shutdown();
+          } else {
+            if (result_ == "ok" && in_data_) result_ = "client_dropped_mid_message";
+            machine_.eof();
+          }
+          break;
+        }
+        case smtp::EventKind::start_tls: {
+          if (!co_await flush()) co_return;
+          auto hs = co_await conn_.handshake_server(cfg_.limits.command_timeout);
+          if (!hs.ok()) {
+            result_ = "tls_failed";
+            log(LogLevel::warn, "tls_failed", {{"client", client_}, {"error", hs.describe()}});
+            co_return;
+          }
+          log(LogLevel::debug, "tls", {{"version", conn_.tls_description()}});
+          machine_.tls_started();
+          break;
+        }
+        case smtp::EventKind::authenticate:
+          if (!co_await flush()) co_return;
+          co_await authenticate();
+          break;
+        case smtp::EventKind::upstream_command: {
+          if (!co_await flush()) co_return;
+          in_data_ = false;
+          auto reply = co_await forward(machine_.command());
+          if (machine_.command().kind == smtp::CommandKind::data && reply.code == 354) {
+            in_data_ = true;
+            message_started_ = Clock::now();
+            message_bytes_ = 0;
+          }
+          machine_.complete_command(reply);
+          break;
+        }
+        case smtp::EventKind::message_data: {
+          auto data = machine_.data();
+          message_bytes_ += data.size();
+          if (upstream_ && upstream_->alive()) {
+            if (!co_await upstream_->message_data(data))
+              log(LogLevel::warn, "upstream_lost", {{"phase", "data"}, {"error", upstream_->error()}});
+          }
+          break;
+        }
+        case smtp::EventKind::message_end: {
+          if (!co_await flush()) co_return;
+          in_data_ = false;
+          machine_.complete_command(co_await finish_message());
+          break;
+        }
+        case smtp::EventKind::message_abort:
+          in_data_ = false;
+          ++messages_failed_;
+          // A DATA stream cannot be cancelled in SMTP: dropping the upstream
+          // connection is the only way to make sure the message is not sent.
+          if (upstream_) upstream_->abandon();
+          log(LogLevel::warn, "message_aborted",
+              {{"reason", result_ == "ok" ? "size_limit" : result_}, {"bytes", message_bytes_},
+               {"limit", cfg_.limits.max_message_size}});
+          break;
+        case smtp::EventKind::close:
+          co_await flush();
+          co_return;
+      }
+    }
+  }
+
+  // --- login ---------------------------------------------------------------
+
+  net::awaitable<void> authenticate() {
+    std::string user = machine_.auth_user();
+    std::string password = machine_.auth_password();
+    std::string mech = machine_.auth_mechanism();
+    auto checked_at = Clock::now();
+    auto decision = co_await net::co_spawn(
+        svc_.blocking,
+        [&]() -> net::awaitable<auth::LoginDecision> {
+          co_return auth::check_login(cfg_, svc_.login_cache, user, password, client_ip_, conf::Protocol::smtp);
+        },
+        net::use_awaitable);
+    wipe(password);
+
+    if (!decision.grant) {
+      log(LogLevel::warn, "auth_failed",
+          {{"client", client_}, {"user", user}, {"mechanism", mech},
+           {"reason", auth::to_string(decision.failure)}});
+      net::steady_timer delay(co_await net::this_coro::executor, failed_login_delay());
+      co_await delay.async_wait(net::as_tuple(net::use_awaitable));
+      machine_.complete_auth(smtp::AuthOutcome::bad_credentials);
+      co_return;
+    }
+    log(LogLevel::info, "auth_ok", {{"user", user}, {"mechanism", mech}, {"mailbox", decision.grant->mailbox},
+                                    {"tenant", decision.grant->tenant}, {"cached", decision.cached ? "yes" : "no"},
+                                    {"check_ms", ms_since(checked_at)}});
+    grant_ = std::move(decision.grant);
+
+    auto opened = co_await open_upstream();
+    if (opened) {
+      // Our own login is fine, but the session cannot be relayed.
+      machine_.complete_auth(opened->klass() == 5 ? smtp::AuthOutcome::upstream_refused
+                                                  : smtp::AuthOutcome::temporary);
+      grant_.reset();
+      co_return;
+    }
+    machine_.complete_auth(smtp::AuthOutcome::ok);
+  }
+
+  // --- upstream ------------------------------------------------------------
+
+  // Connects and logs in to the grant's tenant. nullopt on success, else the
+  // reply to give the device (4xx: try again later; 5xx: refused).
+  net::awaitable<std::optional<smtp::Reply>> open_upstream() {
+    const auto& tenant = cfg_.tenants.at(grant_->tenant);
+    auto t0 = Clock::now();
+    auto token = co_await wait_for_token(svc_.tokens, grant_->tenant, cfg_.limits.token_timeout);
+    if (!token.ok) {
+      log(LogLevel::error, "token_unavailable",
+          {{"tenant", grant_->tenant}, {"error", token.error.summary}, {"fix", token.error.fix}});
+      co_return smtp::make_reply(454, "4.7.0 Temporary authentication failure, try again later");
+    }
+    UpstreamSmtp::Settings s;
+    s.endpoint = tenant.smtp;
+    s.helo_name = cfg_.hostname;
+    s.mailbox = grant_->mailbox;
+    s.connect_timeout = cfg_.limits.upstream_connect_timeout;
+    s.reply_timeout = cfg_.limits.upstream_reply_timeout;
+    upstream_ = std::make_unique<UpstreamSmtp>(co_await net::this_coro::executor,
+                                               *snap_->upstream_tls.at(grant_->tenant), std::move(s));
+    auto login = co_await upstream_->open(std::string(token.token.value.reveal()));
+    if (login.status == UpstreamLogin::Status::ok) {
+      log(LogLevel::info, "upstream_ok", {{"upstream", upstream_->peer()}, {"mailbox", grant_->mailbox},
+                                          {"ms", ms_since(t0)}});
+      co_return std::nullopt;
+    }
+    upstream_bytes_ += upstream_->bytes_sent();
+    auto explanation = smtp::explain_exchange_reply(login.reply);
+    log(login.status == UpstreamLogin::Status::refused ? LogLevel::error : LogLevel::warn, "upstream_failed",
+        {{"upstream", upstream_->peer()}, {"mailbox", grant_->mailbox}, {"tenant", grant_->tenant},
+         {"status", to_string(login.status)}, {"reply", login.reply.code ? login.reply.summary() : "-"},
+         {"detail", login.detail}, {"likely_cause", explanation.empty() ? "-" : explanation}});
+    upstream_.reset();
+    if (login.status == UpstreamLogin::Status::refused)
+      co_return smtp::make_reply(535, "5.7.3 Authentication unsuccessful");
+    co_return smtp::make_reply(454, "4.7.0 Temporary authentication failure, try again later");
+  }
+
+  static smtp::Reply lost_reply() {
+    return smtp::make_reply(451, "4.4.2 Connection to Office 365 lost, try again later");
+  }
+
+  net::awaitable<smtp::Reply> forward(const smtp::Command& cmd) {
+    using K = smtp::CommandKind;
+    if (cmd.kind == K::mail) {
+      if (!grant_) co_return smtp::make_reply(530, "5.7.0 Authentication required");
+      if (!auth::sender_allowed(grant_->senders, cmd.address)) {
+        log(LogLevel::warn, "sender_denied", {{"from", cmd.address}, {"user", grant_->user},
+                                              {"mailbox", grant_->mailbox}});
+        co_return smtp::make_reply(550, "5.7.1 Sender address not allowed for this login");
+      }
+      if (!upstream_ || !upstream_->alive()) {
+        if (upstream_) upstream_bytes_ += upstream_->bytes_sent();
+        upstream_.reset();
+        if (auto refused = co_await open_upstream()) {
+          // The device sees a temporary failure at MAIL for any upstream
+          // login problem: it will retry, and the log says why.
+          co_return smtp::make_reply(451, "4.7.0 Office 365 login failed, try again later");
+        }
+      }
+    }
+    if (cmd.kind == K::rset && (!upstream_ || !upstream_->alive()))
+      co_return smtp::make_reply(250, "2.0.0 OK");
+    if (!upstream_ || !upstream_->alive()) co_return lost_reply();
+
+    auto reply = co_await upstream_->command(cmd.line);
+    if (!reply) {
+      log(LogLevel::warn, "upstream_lost", {{"command", cmd.kind == K::mail   ? "MAIL"
+                                                        : cmd.kind == K::rcpt ? "RCPT"
+                                                        : cmd.kind == K::data ? "DATA"
+                                                                              : "RSET"},
+                                            {"error", upstream_->error()}});
+      co_return lost_reply();
+    }
+    if (cmd.kind == K::mail) {
+      log(reply->klass() == 2 ? LogLevel::debug : LogLevel::warn, "mail_from",
+          {{"from", cmd.address}, {"reply", reply->summary()}});
+      if (reply->klass() != 2) log_explained(*reply);
+    } else if (cmd.kind == K::rcpt) {
+      log(reply->klass() == 2 ? LogLevel::debug : LogLevel::warn, "rcpt_to",
+          {{"to", cmd.address}, {"reply", reply->summary()}});
+    }
+    co_return *reply;
+  }
+
+  void log_explained(const smtp::Reply& reply) {
+    auto why = smtp::explain_exchange_reply(reply);
+    if (!why.empty()) log(LogLevel::warn, "upstream_hint", {{"reply", reply.summary()}, {"likely_cause", why}});
+  }
+
+  net::awaitable<smtp::Reply> finish_message() {
+    std::optional<smtp::Reply> reply;
+    if (upstream_ && upstream_->alive()) reply = co_await upstream_->message_end();
+    if (!reply) {
+      ++messages_failed_;
+      log(LogLevel::warn, "message_failed",
+          {{"bytes", message_bytes_}, {"error", upstream_ ? upstream_->error() : "no upstream"},
+           {"reply", "451 4.4.2"}});
+      // Never 250 for a message Office 365 did not confirm.
+      co_return lost_reply();
+    }
+    if (reply->klass() == 2) ++messages_ok_;
+    else ++messages_failed_;
+    log(reply->klass() == 2 ? LogLevel::info : LogLevel::warn, "message",
+        {{"mailbox", grant_ ? grant_->mailbox : "-"}, {"bytes", message_bytes_},
+         {"reply", reply->summary()}, {"ms", ms_since(message_started_)}});
+    if (reply->klass() != 2) log_explained(*reply);
+    co_return *reply;
+  }
+
+  Services& svc_;
+  std::shared_ptr<const ConfigSnapshot> snap_;
+  const conf::Config& cfg_;
+  const conf::Listener& listener_;
+  std::shared_ptr<ssl::context> listener_tls_;
+  std::string id_;
+  std::string client_;
+  conf::IpAddress client_ip_;
+  std::optional<auth::Grant> grant_;  // set by a no_auth rule or a login
+  Connection conn_;
+  smtp::Server machine_;
+  std::unique_ptr<UpstreamSmtp> upstream_;
+  std::array<char, 16384> buf_{};
+  bool in_data_ = false;
+  Clock::time_point started_ = Clock::now();
+  Clock::time_point message_started_ = Clock::now();
+  std::uint64_t message_bytes_ = 0;
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t upstream_bytes_ = 0;
+  std::uint64_t messages_ok_ = 0;
+  std::uint64_t messages_failed_ = 0;
+  std::string result_ = "ok";
+};
+
+}  // namespace
+
+net::awaitable<void> run_smtp_session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap,
+                                      std::size_t listener_index, Services& services,
+                                      SessionRegistry& registry) {
+  auto session = std::make_unique<SmtpSession>(std::move(socket), std::move(snap), listener_index, services);
+  auto listed = registry.add(co_await net::this_coro::executor,
+                             [s = session.get()] { s->connection().interrupt(); });
+  co_await session->run();
+}
+
+}  // namespace xr::relay

@@ -1,0 +1,232 @@
+#include "relay/upstream_smtp.hpp"
+
+namespace xr::relay {
+namespace {
+
+constexpr std::size_t kBdatChunk = 64 * 1024;  // one round trip per 64 KiB
+
+}  // namespace
+
+const char* to_string(UpstreamLogin::Status s) {
+  using S = UpstreamLogin::Status;
+  switch (s) {
+    case S::ok: return "ok";
+    case S::connect_failed: return "connect_failed";
+    case S::tls_failed: return "tls_failed";
+    case S::refused: return "refused";
+    case S::temporary: return "temporary";
+    case S::protocol_error: return "protocol_error";
+  }
+  return "error";
+}
+
+UpstreamSmtp::UpstreamSmtp(net::any_io_executor ex, ssl::context& tls, Settings settings)
+    : settings_(std::move(settings)),
+      conn_(tcp::socket(ex), tls),
+      client_(smtp::ClientOptions{settings_.helo_name, settings_.mailbox,
+                                  settings_.endpoint.tls == conf::TlsMode::implicit}) {}
+
+std::string UpstreamSmtp::peer() const {
+  return settings_.endpoint.host + ":" + std::to_string(settings_.endpoint.port);
+}
+
+void UpstreamSmtp::fail(std::string why) {
+  if (alive_ || error_.empty()) error_ = std::move(why);
+  alive_ = false;
+  conn_.close_now();
+}
+
+void UpstreamSmtp::abandon() { fail("abandoned"); }
+
+net::awaitable<bool> UpstreamSmtp::flush() {
+  auto& out = client_.output();
+  if (out.empty()) co_return true;
+  auto r = co_await conn_.write_all(out, settings_.reply_timeout);
+  bytes_sent_ += out.size();
+  // The output may hold the token: wipe before releasing.
+  std::fill(out.begin(), out.end(), '\0');
+  out.clear();
+  if (!r.ok()) {
+    fail("write to " + peer() + ": " + r.describe());
+    co_return false;
+  }
+  co_return true;
+}
+
+net::awaitable<smtp::ClientEventKind> UpstreamSmtp::step() {
+  for (;;) {
+    auto ev = client_.next();
+    if (ev != smtp::ClientEventKind::need_input) co_return ev;
+    if (!co_await flush()) co_return smtp::ClientEventKind::failed;
+    auto r = co_await conn_.read_some(net::buffer(buf_), settings_.reply_timeout);
+    if (!r.ok()) {
+      fail(r.status == IoStatus::timeout ? "no reply from " + peer() + " within " +
+                                               std::to_string(settings_.reply_timeout.count()) + "s"
+                                         : "connection to " + peer() + " lost: " + r.describe());
+      co_return smtp::ClientEventKind::failed;
+    }
+    client_.feed(std::string_view(buf_.data(), r.bytes));
+  }
+}
+
+net::awaitable<UpstreamLogin> UpstreamSmtp::open(std::string token) {
+  UpstreamLogin result;
+  client_.set_token(std::move(token));
+  auto ex = co_await net::this_coro::executor;
+
+  // Resolve and connect, bounded by the connect timeout.
+  tcp::resolver resolver(ex);
+  net::steady_timer timer(ex, settings_.connect_timeout);
+  using namespace net::experimental::awaitable_operators;
+  auto resolved = co_await (resolver.async_resolve(settings_.endpoint.host,
+                                                   std::to_string(settings_.endpoint.port),
+                                                   net::as_tuple(net::use_awaitable)) ||
+                            timer.async_wait(net::as_tuple(net::use_awaitable)));
+  if (resolved.index() == 1 || std::get<0>(std::get<0>(resolved))) {
+    result.status = UpstreamLogin::Status::connect_failed;
+    result.detail = resolved.index() == 1 ? "resolving " + settings_.endpoint.host + " timed out"
+                                          : "cannot resolve " + settings_.endpoint.host + ": " +
+                                                std::get<0>(std::get<0>(resolved)).message();
+    co_return result;
+  }
+  auto endpoints = std::get<1>(std::get<0>(resolved));
+  auto connected = co_await (net::async_connect(conn_.socket(), endpoints, net::as_tuple(net::use_awaitable)) ||
+                             timer.async_wait(net::as_tuple(net::use_awaitable)));
+  if (connected.index() == 1 || std::get<0>(std::get<0>(connected))) {
+    result.status = UpstreamLogin::Status::connect_failed;
+    result.detail = connected.index() == 1 ? "connect to " + peer() + " timed out"
+                                           : "connect to " + peer() + ": " +
+                                                 std::get<0>(std::get<0>(connected)).message();
+    conn_.close_now();
+    co_return result;
+  }
+  conn_.socket().set_option(tcp::no_delay(true));
+  alive_ = true;
+
+  if (settings_.endpoint.tls == conf::TlsMode::implicit) {
+    auto hs = co_await conn_.handshake_client(settings_.endpoint.host, settings_.connect_timeout);
+    if (!hs.ok()) {
+      fail("TLS handshake with " + peer() + ": " + hs.describe());
+      result.status = UpstreamLogin::Status::tls_failed;
+      result.detail = error_;
+      co_return result;
+    }
+  }
+
+  for (;;) {
+    auto ev = co_await step();
+    switch (ev) {
+      case smtp::ClientEventKind::start_tls: {
+        if (!co_await flush()) break;
+        auto hs = co_await conn_.handshake_client(settings_.endpoint.host, settings_.connect_timeout);
+        if (!hs.ok()) {
+          fail("TLS handshake with " + peer() + ": " + hs.describe());
+          result.status = UpstreamLogin::Status::tls_failed;
+          result.detail = error_;
+          co_return result;
+        }
+        client_.tls_started();
+        continue;
+      }
+      case smtp::ClientEventKind::logged_in:
+        result.status = UpstreamLogin::Status::ok;
+        result.reply = client_.last_reply();
+        co_return result;
+      case smtp::ClientEventKind::failed:
+      case smtp::ClientEventKind::reply:
+      case smtp::ClientEventKind::need_input:
+        break;
+    }
+    // Failure: either the connection (error_ set) or the protocol.
+    result.reply = client_.last_reply();
+    if (!alive_) {
+      result.status = UpstreamLogin::Status::connect_failed;
+      result.detail = error_;
+      co_return result;
+    }
+    auto why = client_.failure();
+    result.detail = smtp::to_string(why);
+    if (why == smtp::ClientFailure::auth_refused)
+      result.status = result.reply.klass() == 4 ? UpstreamLogin::Status::temporary : UpstreamLogin::Status::refused;
+    else if (why == smtp::ClientFailure::greeting_refused && result.reply.klass() == 4)
+      result.status = UpstreamLogin::Status::temporary;
+    else
+      result.status = UpstreamLogin::Status::protocol_error;
+    fail(result.detail);
+    co_return result;
+  }
+}
+
+net::awaitable<std::optional<smtp::Reply>> UpstreamSmtp::command(const std::string& line) {
+  if (!alive_) co_return std::nullopt;
+  bool is_data = line.size() == 4 && (line == "DATA" || line == "data");
+  if (is_data && settings_.use_bdat && client_.capabilities().chunking) {
+    bdat_mode_ = true;
+    bdat_buffer_.clear();
+    bdat_failure_.reset();
+    co_return smtp::make_reply(354, "Start mail input; end with <CRLF>.<CRLF>");
+  }
+  client_.command(line);
+  auto ev = co_await step();
+  if (ev != smtp::ClientEventKind::reply) co_return std::nullopt;
+  co_return client_.last_reply();
+}
+
+net::awaitable<bool> UpstreamSmtp::send_bdat_chunk(bool last) {
+  client_.bdat(bdat_buffer_, last);
+  bdat_buffer_.clear();
+  auto ev = co_await step();
+  if (ev != smtp::ClientEventKind::reply) co_return false;
+  const auto& reply = client_.last_reply();
+  if (!last && reply.klass() != 2) bdat_failure_ = reply;
+  co_return true;
+}
+
+net::awaitable<bool> UpstreamSmtp::message_data(std::string_view bytes) {
+  if (!alive_) co_return false;
+  if (!bdat_mode_) {
+    client_.message_data(bytes);
+    co_return co_await flush();
+  }
+  if (bdat_failure_) co_return true;  // already refused: swallow the rest
+  bdat_buffer_.append(bytes);
+  if (bdat_buffer_.size() >= kBdatChunk) co_return co_await send_bdat_chunk(false);
+  co_return true;
+}
+
+net::awaitable<std::optional<smtp::Reply>> UpstreamSmtp::message_end() {
+  if (!alive_) co_return std::nullopt;
+  if (bdat_mode_) {
+    bdat_mode_ = false;
+    if (bdat_failure_) {
+      // The server refused a chunk: RFC 3030 says send no more chunks and
+      // reset, so the next transaction starts clean.
+      auto r = *bdat_failure_;
+      bdat_failure_.reset();
+      client_.command("RSET");
+      if (co_await step() != smtp::ClientEventKind::reply) co_return std::nullopt;
+      co_return r;
+    }
+    if (!co_await send_bdat_chunk(true)) co_return std::nullopt;
+    co_return client_.last_reply();
+  }
+  client_.message_end();
+  auto ev = co_await step();
+  if (ev != smtp::ClientEventKind::reply) co_return std::nullopt;
+  co_return client_.last_reply();
+}
+
+net::awaitable<void> UpstreamSmtp::quit() {
+  if (alive_) {
+    client_.command("QUIT");
+    if (co_await flush()) {
+      // Read the 221 so the server sees an orderly end, but never wait long.
+      auto r = co_await conn_.read_some(net::buffer(buf_), std::chrono::seconds(5));
+      (void)r;
+    }
+    alive_ = false;
+  }
+  co_await conn_.close(std::chrono::seconds(5));
+}
+
+}  // namespace xr::relay

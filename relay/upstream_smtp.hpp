@@ -1,0 +1,78 @@
+// The relay's SMTP connection to Office 365: connect, STARTTLS with full
+// certificate verification, EHLO, AUTH XOAUTH2, then commands and the message
+// body. The protocol is protocols/smtp_client; this class only moves bytes.
+#pragma once
+
+#include "conf/config.hpp"
+#include "protocols/smtp_client.hpp"
+#include "relay/connection.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace xr::relay {
+
+struct UpstreamLogin {
+  enum class Status { ok, connect_failed, tls_failed, refused, temporary, protocol_error };
+  Status status = Status::ok;
+  smtp::Reply reply;   // the server's reply when it gave one
+  std::string detail;  // for the log
+};
+const char* to_string(UpstreamLogin::Status);
+
+class UpstreamSmtp {
+ public:
+  struct Settings {
+    conf::Endpoint endpoint;
+    std::string helo_name;
+    std::string mailbox;
+    std::chrono::seconds connect_timeout{30};
+    std::chrono::seconds reply_timeout{120};
+    bool use_bdat = true;  // when the server offers CHUNKING
+  };
+
+  UpstreamSmtp(net::any_io_executor ex, ssl::context& tls, Settings settings);
+
+  // Connects and logs in; the token is used once and not kept.
+  net::awaitable<UpstreamLogin> open(std::string token);
+
+  // One command, its reply; nullopt when the connection failed (then
+  // alive() is false and error() says why). A DATA command sent to a server
+  // using BDAT gets a local 354.
+  net::awaitable<std::optional<smtp::Reply>> command(const std::string& line);
+  // Message bytes (unstuffed). False when the connection failed.
+  net::awaitable<bool> message_data(std::string_view bytes);
+  // Ends the message; the server's final reply, or nullopt on failure.
+  net::awaitable<std::optional<smtp::Reply>> message_end();
+  // QUIT and close, bounded; for a finished session.
+  net::awaitable<void> quit();
+  // Drop the connection now (a message that must not be delivered).
+  void abandon();
+
+  bool alive() const { return alive_; }
+  const std::string& error() const { return error_; }
+  const smtp::Capabilities& capabilities() const { return client_.capabilities(); }
+  std::string peer() const;  // "host:port"
+  std::uint64_t bytes_sent() const { return bytes_sent_; }
+
+ private:
+  net::awaitable<bool> flush();
+  // Drives the client machine until it yields something other than need_input.
+  net::awaitable<smtp::ClientEventKind> step();
+  net::awaitable<bool> send_bdat_chunk(bool last);
+  void fail(std::string why);
+
+  Settings settings_;
+  Connection conn_;
+  smtp::Client client_;
+  std::array<char, 4096> buf_{};
+  bool alive_ = false;
+  bool bdat_mode_ = false;     // this message goes by BDAT
+  std::string bdat_buffer_;    // bytes of the next BDAT chunk
+  std::optional<smtp::Reply> bdat_failure_;  // a chunk was refused: the message failed
+  std::string error_;
+  std::uint64_t bytes_sent_ = 0;
+};
+
+}  // namespace xr::relay
