@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything, builds, and runs every test twice: once in the normal
+# build (warnings are errors) and once under AddressSanitizer +
+# UndefinedBehaviorSanitizer. This is the README's test command and CI's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+jobs=$(nproc)
+
+echo "=== build: RelWithDebInfo (build/)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+echo "=== build: ASan+UBSan (build-asan/)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXR_SANITIZE=ON -DXR_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$jobs"
+
+echo "=== tests: RelWithDebInfo"
+ctest --test-dir build --output-on-failure --timeout 1800
+
+echo "=== tests: ASan+UBSan"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir build-asan --output-on-failure --timeout 1800
