@@ -1,0 +1,75 @@
+"""Small helpers for the end-to-end relay tests: test messages, TLS contexts,
+and a raw line-level SMTP connection for tests that must control every byte."""
+import contextlib
+import random
+import socket
+import ssl
+
+USER = "scanner01"
+PASSWORD = "pässword with spaces"  # non-ASCII on purpose: devices send UTF-8
+
+
+def make_message(size, seed, dot_lines=False):
+    """A deterministic RFC 5322 message of about `size` bytes, CRLF line ends.
+    With dot_lines, some lines start with '.' to exercise dot-stuffing."""
+    rnd = random.Random(seed)
+    head = (f"From: scanner@contoso.com\r\nTo: dest@example.com\r\nSubject: test {seed}\r\n"
+            f"Message-ID: <{seed}@test>\r\nMIME-Version: 1.0\r\n\r\n").encode()
+    lines = [head]
+    total = len(head)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    while total < size:
+        n = rnd.choice([0, 1, 40, 76, 76, 76, 200, 998])
+        line = "".join(rnd.choice(alphabet) for _ in range(n))
+        if dot_lines and rnd.random() < 0.05:
+            line = "." + line if rnd.random() < 0.5 else "."
+        data = line.encode() + b"\r\n"
+        lines.append(data)
+        total += len(data)
+    return b"".join(lines)
+
+
+def tls_context(ca):
+    ctx = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
+    return ctx
+
+
+class RawSmtp:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def read_reply(self, timeout=30):
+        """One complete (possibly multi-line) reply."""
+        self.sock.settimeout(timeout)
+        lines = []
+        while True:
+            while b"\r\n" not in self.buf:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return b"".join(lines) + self.buf
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            lines.append(line + b"\r\n")
+            if len(line) < 4 or line[3:4] != b"-":
+                return b"".join(lines)
+
+    def start_tls(self, ca):
+        assert self.buf == b"", "bytes after the 220 to STARTTLS"
+        self.sock = tls_context(ca).wrap_socket(self.sock, server_hostname="localhost")
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+@contextlib.contextmanager
+def raw_session(port):
+    conn = RawSmtp(port)
+    try:
+        yield conn
+    finally:
+        conn.close()
