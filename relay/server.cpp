@@ -253,6 +253,12 @@ class Server {
 
   ServerOptions opts_;
   Logger& log_;
+  // Declared first so they are destroyed last: sessions still suspended at a
+  // forced shutdown live in the contexts (and unlist themselves from the
+  // registry as they are destroyed), and the token provider's destructor
+  // posts its final answers into the contexts.
+  SessionRegistry registry_;
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
   std::mutex snapshot_mutex_;
   std::shared_ptr<const ConfigSnapshot> snapshot_;
   LogTokenObserver token_observer_;
@@ -261,8 +267,6 @@ class Server {
   net::thread_pool blocking_;
   std::atomic<std::size_t> active_{0};
   Services services_;
-  SessionRegistry registry_;
-  std::vector<std::unique_ptr<net::io_context>> contexts_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::size_t next_ = 0;
