@@ -1,0 +1,44 @@
+"""Tiny client for the stand-in's control API (tests/standin/control.py)."""
+import base64
+import json
+import urllib.request
+
+
+class StandinControl:
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}"
+
+    def _call(self, method, path, doc=None):
+        data = None if doc is None else json.dumps(doc).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def stats(self):
+        """{"token": {"requests", "issued", "tenants": {tid: {...}}},
+            "smtp": {"connections", "auth_ok", "auth_failed", "messages", "sessions": {mailbox: n}}}"""
+        return self._call("GET", "/stats")
+
+    def messages(self):
+        """Accepted messages, oldest first; "data" is bytes, exactly as stored."""
+        msgs = self._call("GET", "/messages")
+        for m in msgs:
+            m["data"] = base64.b64decode(m["data"])
+        return msgs
+
+    def clear_messages(self):
+        self._call("DELETE", "/messages")
+
+    def knobs(self, **changes):
+        """Merges knobs (None restores a knob's default); returns all knobs.
+        An unknown knob name raises urllib.error.HTTPError (400)."""
+        return self._call("POST", "/knobs", changes)
+
+    def reset(self):
+        """Knobs to defaults, counters to zero, messages gone."""
+        self._call("POST", "/reset", {})
+
+    def reload(self):
+        """Re-reads the apps JSON file."""
+        self._call("POST", "/reload", {})

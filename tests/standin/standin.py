@@ -1,0 +1,84 @@
+#!/usr/bin/python3
+"""Office 365 stand-in for xoauth2-relay tests: an Entra ID token endpoint
+(HTTPS), an Exchange Online-like SMTP server (STARTTLS + XOAUTH2) and a control
+API, all on 127.0.0.1 with ephemeral ports.
+
+    /usr/bin/python3 tests/standin/standin.py --dir DIR --config APPS.json [--maildir M]
+
+Writes DIR/ports.json once listening. Exits when stdin closes or on
+SIGTERM/SIGINT, so it never outlives the test run that started it."""
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import apps  # noqa: E402
+import control  # noqa: E402
+import pki  # noqa: E402
+import smtp_server  # noqa: E402
+import state  # noqa: E402
+import token_endpoint  # noqa: E402
+
+
+def write_ports(directory, ports):
+    # Atomic: a waiting test either sees no file or the complete one.
+    path = os.path.join(directory, "ports.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(ports, f)
+    os.replace(path + ".tmp", path)
+
+
+def watch_stdin(loop, stop):
+    """Stops the stand-in when stdin reaches EOF (the parent closed it or died)."""
+    def run():
+        # os.read, not sys.stdin: a daemon thread blocked inside a buffered
+        # reader holds its lock and makes interpreter shutdown abort.
+        try:
+            while os.read(0, 4096):
+                pass
+        except (OSError, ValueError):
+            pass
+        loop.call_soon_threadsafe(stop.set)
+    threading.Thread(target=run, name="stdin", daemon=True).start()
+
+
+async def main(args):
+    os.makedirs(args.dir, exist_ok=True)
+    if args.maildir:
+        os.makedirs(args.maildir, exist_ok=True)
+    signing_key = pki.ensure(args.dir)
+    cert = os.path.join(args.dir, pki.SERVER_CERT)
+    key = os.path.join(args.dir, pki.SERVER_KEY)
+    registry = apps.Registry(args.config)
+    st = state.State()
+    issuer = token_endpoint.TokenIssuer(signing_key)
+
+    token = token_endpoint.TokenServer(st, registry, issuer, cert, key)
+    ctl = control.ControlServer(st, registry)
+    smtp = smtp_server.SmtpServer(st, registry, issuer, cert, key, maildir=args.maildir)
+    ports = {"token": token.start(), "smtp": await smtp.start(), "control": ctl.start()}
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    watch_stdin(loop, stop)
+    write_ports(args.dir, ports)
+    print(f"standin: listening {json.dumps(ports)}", file=sys.stderr, flush=True)
+    await stop.wait()
+    smtp.server.close()
+    token.shutdown()
+    ctl.shutdown()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", required=True, help="certificates, keys and ports.json go here")
+    parser.add_argument("--config", required=True, help="app registrations (JSON)")
+    parser.add_argument("--maildir", help="also write each accepted message to this directory")
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,130 @@
+"""Everything tests can see or change at run time: knobs, counters, and the
+messages Exchange accepted. Shared by the asyncio SMTP server and the
+threaded HTTP servers, hence one lock around every access."""
+import copy
+import threading
+import time
+
+# Each knob's default is the behaviour of a healthy Office 365. Unknown knob
+# names are refused so a typo in a test cannot silently test nothing.
+KNOB_DEFAULTS = {
+    # token endpoint
+    "secret_expired": False,     # correct secret -> 401 AADSTS7000222
+    "token_lifetime": 3599,      # seconds (expires_in and the JWT's exp)
+    "token_delay": 0,            # seconds before answering
+    "token_outage": None,        # None | "drop" | "503"
+    # SMTP server
+    "auth_fail": False,          # every AUTH -> 535 5.7.3
+    "smtp_auth_disabled": False, # every AUTH -> 535 5.7.139
+    "max_concurrent_per_mailbox": None,  # None = unlimited; else 432 4.3.2 beyond it
+    "reject_data": None,         # {"code": 554, "text": "5.6.0 ..."} as the final DATA reply
+    "drop_after": None,          # see DROP_POINTS
+    "reply_delay": 0,            # seconds before every SMTP reply
+    "greeting_delay": 0,         # seconds before the 220 greeting
+}
+
+DROP_POINTS = {"greeting", "ehlo", "auth", "mail", "rcpt", "data_start", "data_mid", "data_end"}
+
+
+class KnobError(ValueError):
+    pass
+
+
+def _check(name, value):
+    if name not in KNOB_DEFAULTS:
+        raise KnobError(f"unknown knob {name!r}")
+    if value is None:
+        return
+    if name == "token_outage" and value not in ("drop", "503"):
+        raise KnobError("token_outage must be null, \"drop\" or \"503\"")
+    if name == "drop_after" and value not in DROP_POINTS:
+        raise KnobError(f"drop_after must be null or one of {sorted(DROP_POINTS)}")
+    if name == "reject_data" and not (isinstance(value, dict) and isinstance(value.get("code"), int)
+                                      and isinstance(value.get("text", ""), str)):
+        raise KnobError("reject_data must be {\"code\": int, \"text\": str}")
+    if name in ("token_lifetime", "token_delay", "reply_delay", "greeting_delay",
+                "max_concurrent_per_mailbox") and (isinstance(value, bool)
+                                                   or not isinstance(value, (int, float))):
+        raise KnobError(f"{name} must be a number")
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.knobs = dict(KNOB_DEFAULTS)
+            self.token = {"requests": 0, "issued": 0, "tenants": {}}
+            self.smtp = {"connections": 0, "auth_ok": 0, "auth_failed": 0, "messages": 0}
+            self.sessions = {}  # mailbox -> authenticated sessions now open
+            self.messages = []
+            self._seq = 0
+
+    # knobs ---------------------------------------------------------------
+    def merge_knobs(self, changes):
+        """JSON merge: null puts a knob back to its default. All-or-nothing."""
+        if not isinstance(changes, dict):
+            raise KnobError("knobs must be a JSON object")
+        for k, v in changes.items():
+            _check(k, v)
+        with self.lock:
+            for k, v in changes.items():
+                self.knobs[k] = KNOB_DEFAULTS[k] if v is None else v
+            return dict(self.knobs)
+
+    def knob(self, name):
+        with self.lock:
+            return self.knobs[name]
+
+    # counters ------------------------------------------------------------
+    def count_token(self, tenant, what):
+        with self.lock:
+            self.token[what] += 1
+            per = self.token["tenants"].setdefault(tenant, {"requests": 0, "issued": 0})
+            per[what] += 1
+
+    def count_smtp(self, what):
+        with self.lock:
+            self.smtp[what] += 1
+
+    def session_open(self, mailbox, limit):
+        """Registers an authenticated session unless `limit` is reached."""
+        with self.lock:
+            n = self.sessions.get(mailbox, 0)
+            if limit is not None and n >= limit:
+                return False
+            self.sessions[mailbox] = n + 1
+            return True
+
+    def session_close(self, mailbox):
+        with self.lock:
+            n = self.sessions.get(mailbox, 0) - 1
+            if n > 0:
+                self.sessions[mailbox] = n
+            else:
+                self.sessions.pop(mailbox, None)
+
+    def stats(self):
+        with self.lock:
+            return {"token": copy.deepcopy(self.token),
+                    "smtp": dict(self.smtp, sessions=dict(self.sessions))}
+
+    # messages ------------------------------------------------------------
+    def store(self, mailbox, mail_from, rcpts, data):
+        with self.lock:
+            self._seq += 1
+            mid = f"{int(time.time())}.{self._seq}@standin"
+            self.messages.append({"id": mid, "mailbox": mailbox, "mail_from": mail_from,
+                                  "rcpts": list(rcpts), "data": bytes(data)})
+            self.smtp["messages"] += 1
+            return mid
+
+    def list_messages(self):
+        with self.lock:
+            return list(self.messages)
+
+    def clear_messages(self):
+        with self.lock:
+            self.messages = []
