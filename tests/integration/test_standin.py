@@ -260,6 +260,15 @@ def test_auth_fail_and_auth_disabled_knobs(standin):
     assert standin.stats()["smtp"]["auth_failed"] == 2
 
 
+def test_google_style_failure_challenge(standin):
+    standin.knobs(auth_fail=True, auth_fail_challenge=True)
+    with connect(standin) as s:
+        code, text = auth_reply(s, "scanner@contoso.com", standin.token())
+        assert code == 334
+        assert json.loads(base64.b64decode(text))["status"] == "401"
+        assert s.docmd("")[0] == 535
+
+
 def test_concurrency_limit_per_mailbox(standin):
     standin.knobs(max_concurrent_per_mailbox=1)
     token = standin.token()
@@ -351,6 +360,8 @@ def test_command_line_limit_and_cancel(standin):
         assert s.docmd("NOOP", "x" * 40000)[0] == 500
         assert s.docmd("AUTH", "XOAUTH2")[0] == 334
         assert s.docmd("*")[0] == 501
+        assert s.docmd("AUTH", "XOAUTH2")[0] == 334
+        assert s.docmd("x" * 40000)[0] == 500
         assert s.noop()[0] == 250
 
 

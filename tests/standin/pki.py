@@ -5,13 +5,13 @@ Files are created only when missing, so a directory reused across runs keeps
 the certificates clients were told to trust."""
 import datetime
 import hashlib
+import ipaddress
 import os
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-import ipaddress
 
 CA_CERT, CA_KEY = "ca.crt", "ca.key"
 SERVER_CERT, SERVER_KEY = "server.crt", "server.key"

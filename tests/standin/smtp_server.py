@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import email.utils
+import json
 import os
 import re
 import ssl
@@ -24,6 +25,9 @@ DISABLED_535 = ("535 5.7.139 Authentication unsuccessful, SmtpClientAuthenticati
                 "for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. "
                 "[standin]")
 ROLE = "SMTP.SendAsApp"
+FAIL_CHALLENGE = base64.b64encode(json.dumps(
+    {"status": "401", "schemes": "bearer", "scope": "https://outlook.office365.com/.default"}
+).encode()).decode()
 ADDR = re.compile(r"^(FROM|TO):\s*<([^<>]*)>(.*)$", re.IGNORECASE)
 
 
@@ -182,7 +186,10 @@ class Session:
             response = initial.strip()
             if not response:
                 await self.reply("334 ")
-                response = (await self.read_line())[:-2].decode("ascii", "replace")
+                line = await self.read_line()
+                if len(line) > MAX_COMMAND:
+                    return await self.refuse("500 5.5.2 Line too long", "XOAUTH2 line over 32 KB")
+                response = line[:-2].decode("ascii", "replace")
             if response == "*":
                 return await self.reply("501 5.0.0 Authentication cancelled")
             return await self.xoauth2(response)
@@ -201,6 +208,11 @@ class Session:
     async def refuse(self, reply, why):
         self.state.count_smtp("auth_failed")
         log(f"AUTH XOAUTH2 refused: {why}")
+        if reply.startswith("535") and self.state.knob("auth_fail_challenge"):
+            # Google's XOAUTH2 failure form: a 334 with base64 JSON; the client
+            # must answer with an empty line before it gets the final reply.
+            await self.reply("334 " + FAIL_CHALLENGE)
+            await self.read_line()
         await self.reply(reply)
 
     async def xoauth2(self, response):

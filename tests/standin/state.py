@@ -16,6 +16,7 @@ KNOB_DEFAULTS = {
     # SMTP server
     "auth_fail": False,          # every AUTH -> 535 5.7.3
     "smtp_auth_disabled": False, # every AUTH -> 535 5.7.139
+    "auth_fail_challenge": False,  # failures first send a Google-style 334 <base64 JSON>
     "max_concurrent_per_mailbox": None,  # None = unlimited; else 432 4.3.2 beyond it
     "reject_data": None,         # {"code": 554, "text": "5.6.0 ..."} as the final DATA reply
     "drop_after": None,          # see DROP_POINTS
