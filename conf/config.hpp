@@ -22,6 +22,7 @@ enum class LogFormat { text, json };
 const char* to_string(TlsMode);
 const char* to_string(Protocol);
 const char* to_string(LogLevel);
+const char* to_string(LogFormat);
 
 // An upstream Office 365 endpoint (always TLS: starttls or implicit).
 struct Endpoint {

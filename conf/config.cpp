@@ -1,0 +1,102 @@
+// load_config: YAML text -> Config, or every error found.
+#include "conf/config.hpp"
+
+#include "conf/loader.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace xr::conf {
+namespace {
+
+std::string system_hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+std::string absolute_path(const std::string& path) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(path, ec);
+  return (ec ? std::filesystem::path(path) : abs).lexically_normal().string();
+}
+
+void load_document(LoadContext& ctx, const YAML::Node& root, Config& cfg) {
+  if (root.IsNull()) {
+    ctx.diag.add(YAML::Mark::null_mark(), "", "the file is empty; start from relay.example.yaml");
+    return;
+  }
+  Entry top{root, YAML::Mark{}, ""};
+  MapReader m(ctx.diag, top, {"server", "log", "tenants", "listeners", "users", "no_auth", "limits"});
+  if (!m.is_map()) return;
+  if (auto e = m.get("server")) load_server(ctx, *e, cfg);
+  if (auto e = m.get("log")) load_log(ctx, *e, cfg);
+  // Tenants first: users and no_auth rules refer to them by name.
+  if (auto e = m.get("tenants")) load_tenants(ctx, *e, cfg);
+  if (auto e = m.require("listeners", "add at least one, e.g. listeners: [{protocol: smtp, listen: \"0.0.0.0:587\", "
+                                      "tls: starttls, cert_file: ..., key_file: ...}]"))
+    load_listeners(ctx, *e, cfg);
+  if (auto e = m.get("users")) load_users(ctx, *e, cfg);
+  if (auto e = m.get("no_auth")) load_no_auth(ctx, *e, cfg);
+  if (auto e = m.get("limits")) load_limits(ctx, *e, cfg.limits);
+}
+
+}  // namespace
+
+LoadResult load_config_from_string(const std::string& yaml, const std::string& path) {
+  LoadResult result;
+  std::string abs = absolute_path(path);
+  Diagnostics diag(abs);
+  try {
+    Config cfg;
+    cfg.source_path = abs;
+    LoadContext ctx{diag, std::filesystem::path(abs).parent_path().string(), {}};
+    YAML::Node root;
+    try {
+      root = YAML::Load(yaml);
+    } catch (const YAML::Exception& e) {
+      // e.msg alone: what() repeats the position in yaml-cpp's own words.
+      diag.add(e.mark, "", "invalid YAML: " + e.msg + " (check indentation, quotes and brackets near here)");
+    }
+    if (diag.empty()) load_document(ctx, root, cfg);
+    if (cfg.hostname.empty()) cfg.hostname = system_hostname();
+    if (diag.empty()) result.config = std::move(cfg);
+  } catch (const std::exception& e) {
+    // A bug or out-of-memory: still an error value, as promised, but never
+    // with YAML contents that might include a secret.
+    diag.add_unplaced("", std::string("internal error while loading the configuration: ") + e.what());
+    result.config.reset();
+  }
+  result.errors = diag.take_sorted();
+  return result;
+}
+
+LoadResult load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    int err = errno;
+    LoadResult r;
+    Diagnostics diag(absolute_path(path));
+    diag.add_unplaced("", "cannot read the configuration file: " + std::string(std::strerror(err)));
+    r.errors = diag.take_sorted();
+    return r;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    LoadResult r;
+    Diagnostics diag(absolute_path(path));
+    diag.add_unplaced("", "cannot read the configuration file: read error");
+    r.errors = diag.take_sorted();
+    return r;
+  }
+  return load_config_from_string(text.str(), path);
+}
+
+}  // namespace xr::conf

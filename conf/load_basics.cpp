@@ -1,0 +1,72 @@
+// The small sections: server, log, limits.
+#include "conf/loader.hpp"
+
+namespace xr::conf {
+
+void load_server(LoadContext& ctx, const Entry& e, Config& cfg) {
+  MapReader m(ctx.diag, e, {"hostname"});
+  if (auto h = m.get("hostname")) {
+    if (auto name = read_string(ctx.diag, *h)) {
+      if (name->find_first_of(" \t\r\n") != std::string::npos) {
+        ctx.diag.add(h->mark(), h->path, "a host name has no spaces; write the relay's DNS name, e.g. relay.contoso.local");
+      } else {
+        cfg.hostname = *name;
+      }
+    }
+  }
+}
+
+void load_log(LoadContext& ctx, const Entry& e, Config& cfg) {
+  MapReader m(ctx.diag, e, {"level", "format"});
+  if (auto l = m.get("level")) {
+    if (auto v = read_enum<LogLevel>(ctx.diag, *l, {{"error", LogLevel::error}, {"warn", LogLevel::warn},
+                                                    {"info", LogLevel::info}, {"debug", LogLevel::debug}}))
+      cfg.log_level = *v;
+  }
+  if (auto f = m.get("format")) {
+    if (auto v = read_enum<LogFormat>(ctx.diag, *f, {{"text", LogFormat::text}, {"json", LogFormat::json}}))
+      cfg.log_format = *v;
+  }
+}
+
+void load_limits(LoadContext& ctx, const Entry& e, Limits& limits) {
+  MapReader m(ctx.diag, e,
+              {"max_sessions", "max_message_size", "max_line_length", "command_timeout", "data_timeout",
+               "upstream_connect_timeout", "upstream_reply_timeout", "token_timeout", "login_cache_ttl",
+               "shutdown_grace"});
+  auto count = [&](const char* key, std::size_t& out, std::uint64_t min, std::uint64_t max) {
+    if (auto f = m.get(key))
+      if (auto v = read_uint(ctx.diag, *f, min, max)) out = static_cast<std::size_t>(*v);
+  };
+  // A zero timeout would drop every session at once: only the login cache
+  // has a meaningful 0 ("off").
+  auto duration = [&](const char* key, std::chrono::seconds& out, bool zero_ok) {
+    auto f = m.get(key);
+    if (!f) return;
+    auto v = read_duration(ctx.diag, *f);
+    if (!v) return;
+    if (!zero_ok && v->count() == 0) {
+      ctx.diag.add(f->mark(), f->path, "must be at least 1 second");
+      return;
+    }
+    out = *v;
+  };
+  count("max_sessions", limits.max_sessions, 1, 1000000);
+  if (auto f = m.get("max_message_size")) {
+    if (auto v = read_size(ctx.diag, *f)) {
+      if (*v < 1024) ctx.diag.add(f->mark(), f->path, "must be at least 1K; Exchange Online's default is 35M");
+      else limits.max_message_size = *v;
+    }
+  }
+  // RFC 5321 requires at least 512 for command lines and 1000 for text lines.
+  count("max_line_length", limits.max_line_length, 1000, 1024 * 1024);
+  duration("command_timeout", limits.command_timeout, false);
+  duration("data_timeout", limits.data_timeout, false);
+  duration("upstream_connect_timeout", limits.upstream_connect_timeout, false);
+  duration("upstream_reply_timeout", limits.upstream_reply_timeout, false);
+  duration("token_timeout", limits.token_timeout, false);
+  duration("login_cache_ttl", limits.login_cache_ttl, true);
+  duration("shutdown_grace", limits.shutdown_grace, true);
+}
+
+}  // namespace xr::conf

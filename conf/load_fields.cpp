@@ -1,0 +1,93 @@
+// Field readers shared by several sections: files, tenant references,
+// addresses and networks.
+#include "conf/files.hpp"
+#include "conf/loader.hpp"
+#include "conf/mail_address.hpp"
+#include "conf/suggest.hpp"
+
+#include <algorithm>
+
+namespace xr::conf {
+
+std::optional<std::string> read_file_path(LoadContext& ctx, const Entry& e) {
+  auto text = read_string(ctx.diag, e);
+  if (!text) return std::nullopt;
+  std::string path = resolve_path(ctx.base_dir, *text);
+  if (auto err = check_readable(path)) {
+    ctx.diag.add(e.mark(), e.path, *err + "; check the path (relative paths start at the config file's directory) "
+                                          "and that the relay's user may read it");
+    return std::nullopt;
+  }
+  return path;
+}
+
+std::optional<std::string> read_tenant_ref(LoadContext& ctx, const Entry& e) {
+  auto name = read_string(ctx.diag, e);
+  if (!name) return std::nullopt;
+  if (ctx.tenant_names.count(*name)) return name;
+  if (ctx.tenant_names.empty()) {
+    ctx.diag.add(e.mark(), e.path, "unknown tenant `" + *name + "`: no tenants are defined; add it under `tenants:`");
+    return std::nullopt;
+  }
+  std::vector<std::string> known(ctx.tenant_names.begin(), ctx.tenant_names.end());
+  std::string list;
+  for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+  ctx.diag.add(e.mark(), e.path,
+               "unknown tenant `" + *name + "`" + did_you_mean(*name, known) + "; known tenants: " + list);
+  return std::nullopt;
+}
+
+std::optional<std::string> read_mailbox(LoadContext& ctx, const Entry& e) {
+  auto text = read_string(ctx.diag, e);
+  if (!text) return std::nullopt;
+  std::string why;
+  if (!is_mailbox(*text, &why)) {
+    ctx.diag.add(e.mark(), e.path, "`" + *text + "` is not a mailbox address: " + why);
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::vector<std::string> read_senders(LoadContext& ctx, const std::optional<Entry>& e, const std::string& mailbox) {
+  if (!e) return {mailbox};
+  std::vector<std::string> out;
+  auto items = read_list(ctx.diag, *e, "[\"scanner@contoso.com\", \"*@contoso.com\"]");
+  if (!items) return out;
+  if (items->empty()) {
+    ctx.diag.add(e->mark(), e->path, "an empty list allows no sender at all; omit `senders` to allow the mailbox");
+  }
+  for (const auto& item : *items) {
+    auto text = read_string(ctx.diag, item);
+    if (!text) continue;
+    std::string why;
+    if (!is_sender_pattern(*text, &why)) {
+      ctx.diag.add(item.mark(), item.path, "`" + *text + "` is not a sender address or \"*@domain\": " + why);
+      continue;
+    }
+    if (std::find(out.begin(), out.end(), *text) == out.end()) out.push_back(*text);
+  }
+  return out;
+}
+
+std::vector<Cidr> read_sources(LoadContext& ctx, const Entry& e) {
+  std::vector<Cidr> out;
+  auto items = read_list(ctx.diag, e, "[\"192.168.10.0/24\", \"fd00:10::/64\"]");
+  if (!items) return out;
+  if (items->empty()) {
+    ctx.diag.add(e.mark(), e.path, "an empty list is not allowed; list networks such as \"192.168.10.0/24\"");
+  }
+  for (const auto& item : *items) {
+    auto text = read_string(ctx.diag, item);
+    if (!text) continue;
+    std::string why;
+    auto cidr = Cidr::parse(*text, &why);
+    if (!cidr) {
+      ctx.diag.add(item.mark(), item.path, "`" + *text + "`: " + why);
+      continue;
+    }
+    out.push_back(*cidr);
+  }
+  return out;
+}
+
+}  // namespace xr::conf

@@ -1,0 +1,92 @@
+// `listeners:` — the addresses devices connect to.
+#include "conf/listen_address.hpp"
+#include "conf/loader.hpp"
+
+namespace xr::conf {
+namespace {
+
+const std::vector<std::pair<std::string, TlsMode>> kTlsModes = {
+    {"none", TlsMode::none}, {"starttls", TlsMode::starttls}, {"implicit", TlsMode::implicit}};
+
+struct Placed {
+  Listener listener;
+  Entry listen;  // for "already used" errors
+};
+
+std::optional<Placed> load_listener(LoadContext& ctx, const Entry& e) {
+  MapReader m(ctx.diag, e, {"protocol", "listen", "tls", "cert_file", "key_file", "allow_plaintext_auth"});
+  if (!m.is_map()) return std::nullopt;
+  Listener l;
+  if (auto f = m.get("protocol")) {
+    if (auto v = read_enum<Protocol>(ctx.diag, *f,
+                                     {{"smtp", Protocol::smtp}, {"imap", Protocol::imap}, {"pop3", Protocol::pop3}}))
+      l.protocol = *v;
+  }
+  auto listen = m.require("listen", "the address and port to accept on, e.g. listen: \"0.0.0.0:587\"");
+  if (listen) {
+    if (auto text = read_string(ctx.diag, *listen)) {
+      std::string why;
+      if (auto a = parse_listen_address(*text, &why)) {
+        l.listen = *text;
+        l.address = a->address;
+        l.port = a->port;
+      } else {
+        ctx.diag.add(listen->mark(), listen->path, "`" + *text + "`: " + why);
+        listen.reset();
+      }
+    } else {
+      listen.reset();
+    }
+  }
+  // Required, not defaulted: whether devices talk TLS is a choice to make
+  // explicitly, and it decides which port numbers make sense.
+  auto tls = m.require("tls", "write tls: starttls, implicit or none");
+  if (tls)
+    if (auto v = read_enum<TlsMode>(ctx.diag, *tls, kTlsModes)) l.tls = *v;
+  auto cert = m.get("cert_file");
+  auto key = m.get("key_file");
+  if (l.tls == TlsMode::none) {
+    for (const auto& f : {cert, key}) {
+      if (f)
+        ctx.diag.add(f->key_mark, f->path, "unused with tls: none; remove it or set tls: starttls or implicit");
+    }
+  } else if (tls) {
+    std::string why = std::string("tls: ") + to_string(l.tls) + " needs a certificate";
+    if (!cert) m.require("cert_file", why + " (PEM, full chain)");
+    if (!key) m.require("key_file", why + " and its private key (PEM)");
+    if (cert) l.cert_file = read_file_path(ctx, *cert);
+    if (key) l.key_file = read_file_path(ctx, *key);
+  }
+  if (auto f = m.get("allow_plaintext_auth"))
+    if (auto v = read_bool(ctx.diag, *f)) l.allow_plaintext_auth = *v;
+  if (!listen) return std::nullopt;
+  return Placed{std::move(l), *listen};
+}
+
+}  // namespace
+
+void load_listeners(LoadContext& ctx, const Entry& e, Config& cfg) {
+  auto items = read_list(ctx.diag, e, "[{protocol: smtp, listen: \"0.0.0.0:587\", tls: starttls, ...}]");
+  if (!items) return;
+  if (items->empty()) {
+    ctx.diag.add(e.mark(), e.path, "no listeners: add at least one, e.g. {protocol: smtp, listen: \"0.0.0.0:587\", "
+                                   "tls: starttls, cert_file: ..., key_file: ...}");
+  }
+  std::vector<Placed> placed;
+  for (const auto& item : *items) {
+    auto p = load_listener(ctx, item);
+    if (!p) continue;
+    for (const auto& earlier : placed) {
+      if (earlier.listener.address == p->listener.address && earlier.listener.port == p->listener.port) {
+        ctx.diag.add(p->listen.mark(), p->listen.path,
+                     "`" + p->listener.listen + "` is already used by the listener at line " +
+                         std::to_string(earlier.listen.key_mark.line + 1) + "; each listener needs its own port");
+        break;
+      }
+    }
+    placed.push_back(*p);
+    cfg.listeners.push_back(std::move(p->listener));
+  }
+}
+
+}  // namespace xr::conf

@@ -1,0 +1,177 @@
+// `tenants:` — one Entra app registration per Office 365 tenant.
+#include "conf/files.hpp"
+#include "conf/loader.hpp"
+
+#include <cctype>
+#include <cstdlib>
+
+namespace xr::conf {
+namespace {
+
+bool is_guid(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+// The tenant ID goes into the token URL's path: a GUID or a DNS name only.
+bool is_domain(const std::string& s) {
+  if (s.empty() || s.front() == '.' || s.back() == '.' || s.find('.') == std::string::npos) return false;
+  if (s.find("..") != std::string::npos) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') return false;
+  return true;
+}
+
+bool is_env_name(const std::string& s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s.front()))) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  return true;
+}
+
+void read_endpoint(LoadContext& ctx, const Entry& e, Endpoint& ep) {
+  MapReader m(ctx.diag, e, {"host", "port", "tls"});
+  if (auto h = m.get("host"))
+    if (auto v = read_string(ctx.diag, *h)) ep.host = *v;
+  if (auto p = m.get("port"))
+    if (auto v = read_uint(ctx.diag, *p, 1, 65535)) ep.port = static_cast<std::uint16_t>(*v);
+  if (auto t = m.get("tls")) {
+    auto v = read_enum<TlsMode>(ctx.diag, *t,
+                                {{"none", TlsMode::none}, {"starttls", TlsMode::starttls}, {"implicit", TlsMode::implicit}});
+    if (v == TlsMode::none) {
+      ctx.diag.add(t->mark(), t->path,
+                   "the upstream connection carries the OAuth token, so it is always TLS; use starttls or implicit");
+    } else if (v) {
+      ep.tls = *v;
+    }
+  }
+}
+
+void read_secret_from_file(LoadContext& ctx, const Entry& e, Tenant& t) {
+  auto text = read_string(ctx.diag, e);
+  if (!text) return;
+  std::string path = resolve_path(ctx.base_dir, *text);
+  t.client_secret_file = path;
+  if (auto err = read_secret_file(path, t.client_secret)) {
+    ctx.diag.add(e.mark(), e.path, *err + "; the file holds the app's client secret value (mode 0600, readable by "
+                                          "the relay's user); relative paths start at the config file's directory");
+  }
+}
+
+void read_secret_from_env(LoadContext& ctx, const Entry& e, Tenant& t) {
+  auto name = read_string(ctx.diag, e);
+  if (!name) return;
+  if (!is_env_name(*name)) {
+    // Not echoed: a value that is not a variable name is often the secret itself.
+    ctx.diag.add(e.mark(), e.path, "this is not an environment variable name (letters, digits, '_'); write the "
+                                   "variable's name (e.g. CONTOSO_CLIENT_SECRET), not the secret");
+    return;
+  }
+  t.client_secret_env = *name;
+  const char* value = std::getenv(name->c_str());
+  if (value == nullptr) {
+    ctx.diag.add(e.mark(), e.path, "environment variable " + *name + " is not set; set it in the service's "
+                                   "environment (e.g. systemd EnvironmentFile=) or use client_secret_file");
+  } else if (*value == '\0') {
+    ctx.diag.add(e.mark(), e.path, "environment variable " + *name + " is empty; it must hold the client secret");
+  } else {
+    t.client_secret = Secret(value);
+  }
+}
+
+void read_certificate(LoadContext& ctx, const Entry& e, Tenant& t) {
+  MapReader m(ctx.diag, e, {"cert_file", "key_file"});
+  CertificateCredential c;
+  auto cert = m.require("cert_file", "the PEM certificate uploaded to the app registration");
+  auto key = m.require("key_file", "its PEM private key (unencrypted)");
+  if (cert)
+    if (auto p = read_file_path(ctx, *cert)) c.cert_file = *p;
+  if (key)
+    if (auto p = read_file_path(ctx, *key)) c.key_file = *p;
+  t.certificate = c;
+}
+
+void read_credential(LoadContext& ctx, const MapReader& m, Tenant& t) {
+  std::vector<Entry> given;
+  for (const char* k : {"client_secret_file", "client_secret_env", "certificate"})
+    if (auto e = m.get(k)) given.push_back(*e);
+  if (given.empty()) {
+    ctx.diag.add(m.self().mark(), m.self().path,
+                 "no credential: add client_secret_file (a file holding the secret), client_secret_env (a variable "
+                 "holding it) or certificate");
+    return;
+  }
+  if (given.size() > 1) {
+    for (std::size_t i = 1; i < given.size(); ++i)
+      ctx.diag.add(given[i].key_mark, given[i].path,
+                   "a tenant has exactly one credential; remove this or `" + given[0].path + "`");
+    return;
+  }
+  if (auto e = m.get("client_secret_file")) read_secret_from_file(ctx, *e, t);
+  if (auto e = m.get("client_secret_env")) read_secret_from_env(ctx, *e, t);
+  if (auto e = m.get("certificate")) read_certificate(ctx, *e, t);
+}
+
+void load_tenant(LoadContext& ctx, const std::string& name, const Entry& e, Config& cfg) {
+  MapReader m(ctx.diag, e,
+              {"tenant_id", "client_id", "client_secret_file", "client_secret_env", "certificate", "authority", "scope",
+               "smtp", "imap", "pop3", "ca_file"});
+  if (!m.is_map()) return;
+  Tenant t;
+  t.name = name;
+  if (auto f = m.require("tenant_id", "the Directory (tenant) ID from Entra ID, or a verified domain")) {
+    if (auto v = read_string(ctx.diag, *f)) {
+      if (is_guid(*v) || is_domain(*v)) t.tenant_id = *v;
+      else
+        ctx.diag.add(f->mark(), f->path, "`" + *v + "` is neither a GUID (like 5f3c1a2b-0000-4000-8000-000000000001) "
+                                                    "nor a domain (like contoso.onmicrosoft.com)");
+    }
+  }
+  if (auto f = m.require("client_id", "the Application (client) ID of the app registration")) {
+    if (auto v = read_string(ctx.diag, *f)) {
+      if (is_guid(*v)) t.client_id = *v;
+      else
+        ctx.diag.add(f->mark(), f->path, "`" + *v + "` is not a GUID; copy the Application (client) ID from the app "
+                                                    "registration's overview page");
+    }
+  }
+  read_credential(ctx, m, t);
+  if (auto f = m.get("authority")) {
+    if (auto v = read_string(ctx.diag, *f)) {
+      // The token request carries the client secret: never over plain HTTP.
+      if (v->rfind("https://", 0) != 0 || v->size() <= 8 || v->find_first_of(" \t") != std::string::npos)
+        ctx.diag.add(f->mark(), f->path, "expected an https:// URL such as https://login.microsoftonline.com");
+      else
+        t.authority = *v;
+    }
+  }
+  if (auto f = m.get("scope")) {
+    if (auto v = read_string(ctx.diag, *f)) {
+      // The client-credentials flow only issues tokens for "<resource>/.default".
+      if (v->size() < 9 || v->substr(v->size() - 9) != "/.default")
+        ctx.diag.add(f->mark(), f->path, "app-only tokens need a scope ending in /.default, e.g. "
+                                         "https://outlook.office365.com/.default");
+      else
+        t.scope = *v;
+    }
+  }
+  if (auto f = m.get("smtp")) read_endpoint(ctx, *f, t.smtp);
+  if (auto f = m.get("imap")) read_endpoint(ctx, *f, t.imap);
+  if (auto f = m.get("pop3")) read_endpoint(ctx, *f, t.pop3);
+  if (auto f = m.get("ca_file"); f && !f->value.IsNull()) t.ca_file = read_file_path(ctx, *f);
+  cfg.tenants[name] = std::move(t);
+}
+
+}  // namespace
+
+void load_tenants(LoadContext& ctx, const Entry& e, Config& cfg) {
+  MapReader names(ctx.diag, e, {});
+  for (const auto& [name, entry] : names.entries()) ctx.tenant_names.insert(name);
+  for (const auto& [name, entry] : names.entries()) load_tenant(ctx, name, entry, cfg);
+}
+
+}  // namespace xr::conf

@@ -1,0 +1,42 @@
+// Internal to conf/: the section loaders load_config runs in turn. Each reads
+// its part of the YAML into Config and reports problems to Diagnostics.
+#pragma once
+
+#include "conf/config.hpp"
+#include "conf/diagnostics.hpp"
+#include "conf/yaml_reader.hpp"
+
+#include <set>
+#include <string>
+
+namespace xr::conf {
+
+struct LoadContext {
+  Diagnostics& diag;
+  std::string base_dir;  // the config file's directory: relative paths start here
+  // Every tenant name written under `tenants:`, valid or not, so a broken
+  // tenant does not also produce "unknown tenant" errors for its users.
+  std::set<std::string> tenant_names;
+};
+
+void load_server(LoadContext& ctx, const Entry& e, Config& cfg);
+void load_log(LoadContext& ctx, const Entry& e, Config& cfg);
+void load_limits(LoadContext& ctx, const Entry& e, Limits& limits);
+void load_tenants(LoadContext& ctx, const Entry& e, Config& cfg);
+void load_listeners(LoadContext& ctx, const Entry& e, Config& cfg);
+void load_users(LoadContext& ctx, const Entry& e, Config& cfg);
+void load_no_auth(LoadContext& ctx, const Entry& e, Config& cfg);
+
+// Shared field readers (conf/load_fields.cpp).
+
+// A path resolved against the config's directory, absolute, and readable.
+std::optional<std::string> read_file_path(LoadContext& ctx, const Entry& e);
+// A tenant name that exists under `tenants:`.
+std::optional<std::string> read_tenant_ref(LoadContext& ctx, const Entry& e);
+std::optional<std::string> read_mailbox(LoadContext& ctx, const Entry& e);
+// `senders:` — absent means {mailbox}.
+std::vector<std::string> read_senders(LoadContext& ctx, const std::optional<Entry>& e, const std::string& mailbox);
+// `sources:` — a non-empty list of networks.
+std::vector<Cidr> read_sources(LoadContext& ctx, const Entry& e);
+
+}  // namespace xr::conf
