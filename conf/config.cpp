@@ -1,12 +1,11 @@
 // load_config: YAML text -> Config, or every error found.
 #include "conf/config.hpp"
 
+#include "conf/files.hpp"
 #include "conf/loader.hpp"
 
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -72,31 +71,34 @@ LoadResult load_config_from_string(const std::string& yaml, const std::string& p
     // with YAML contents that might include a secret.
     diag.add_unplaced("", std::string("internal error while loading the configuration: ") + e.what());
     result.config.reset();
+  } catch (...) {
+    diag.add_unplaced("", "internal error while loading the configuration");
+    result.config.reset();
   }
   result.errors = diag.take_sorted();
   return result;
 }
 
 LoadResult load_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    int err = errno;
+  auto unreadable = [&](const std::string& why) {
     LoadResult r;
     Diagnostics diag(absolute_path(path));
-    diag.add_unplaced("", "cannot read the configuration file: " + std::string(std::strerror(err)));
+    diag.add_unplaced("", "cannot read the configuration file: " + why);
     r.errors = diag.take_sorted();
     return r;
+  };
+  try {
+    // check_readable names a missing file, a permission problem or a
+    // directory precisely; ifstream would only say "failed".
+    if (auto err = check_readable(path)) return unreadable(*err);
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) return unreadable("read error on " + path);
+    return load_config_from_string(text.str(), path);
+  } catch (const std::exception& e) {
+    return unreadable(e.what());
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    LoadResult r;
-    Diagnostics diag(absolute_path(path));
-    diag.add_unplaced("", "cannot read the configuration file: read error");
-    r.errors = diag.take_sorted();
-    return r;
-  }
-  return load_config_from_string(text.str(), path);
 }
 
 }  // namespace xr::conf

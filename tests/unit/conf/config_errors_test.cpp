@@ -378,7 +378,12 @@ TEST_CASE("an unreadable config file is an error without a position") {
   REQUIRE(r.errors.size() == 1);
   CHECK_FALSE(r.config.has_value());
   CHECK(r.errors[0].line == 0);
-  CHECK(r.errors[0].format() == d.abs("nope.yaml") + ": cannot read the configuration file: No such file or directory");
+  CHECK(r.errors[0].format() ==
+        d.abs("nope.yaml") + ": cannot read the configuration file: cannot open " + d.abs("nope.yaml") +
+            ": No such file or directory");
+  auto dir = load_config(d.path().string());
+  REQUIRE(dir.errors.size() == 1);
+  CHECK(contains(dir.errors[0].message, "is a directory"));
 }
 
 TEST_CASE("ConfigError::format") {

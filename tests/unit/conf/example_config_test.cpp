@@ -1,0 +1,35 @@
+// conf/relay.example.yaml is what README and `cmake --install` ship: it must
+// load cleanly once the files it names exist.
+#include "conf_test_support.hpp"
+
+#include <fstream>
+#include <sstream>
+
+using namespace xr::conf;
+using namespace xr::conf::test;
+
+TEST_CASE("the annotated example config loads without errors") {
+  // Lexically: tests/data need not exist.
+  auto source_dir = std::filesystem::path(XR_TEST_DATA_DIR).parent_path().parent_path();
+  std::ifstream in(source_dir / "conf" / "relay.example.yaml");
+  REQUIRE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+
+  TempDir d;
+  d.write("secrets/contoso.secret", "example-secret\n");
+  d.write("tls/relay.crt", "c");
+  d.write("tls/relay.key", "k");
+  d.write("relay.yaml", text.str());
+  auto r = load_config(d.abs("relay.yaml"));
+  XR_INFO_ERRORS(r);
+  REQUIRE(r.errors.empty());
+  REQUIRE(r.config.has_value());
+  const Config& c = *r.config;
+  CHECK(c.hostname == "relay.contoso.local");
+  CHECK(c.tenants.at("contoso").client_secret.reveal() == "example-secret");
+  CHECK(c.listeners.size() == 2);
+  CHECK(c.users.at("scanner01").password_hash.rfind("$y$", 0) == 0);
+  CHECK(c.no_auth.size() == 1);
+  CHECK(c.limits.max_message_size == 35u * 1024 * 1024);
+}
