@@ -10,6 +10,15 @@
 //
 // Pipelining: input after a command waiting for completion stays buffered and
 // is processed after the completion. Input after STARTTLS is discarded.
+//
+// Contract: call next() only after handling the previous event, i.e. after
+// the matching complete_auth() / complete_command() / tls_started() for the
+// events that need one. Calling next() while a completion is still owed is a
+// shell bug: the machine then answers "421 4.3.0" and closes, rather than
+// guessing the missing result (unless timeout()/eof() came first: then it
+// just closes). Completion calls that nothing waits for are ignored.
+// The machine never throws on bad input and never buffers more than about
+// one command line (plus whatever one feed() brings).
 #pragma once
 
 #include "protocols/smtp_reply.hpp"
@@ -62,6 +71,9 @@ enum class AuthOutcome {
 class Server {
  public:
   explicit Server(ServerOptions opts);
+  ~Server();
+  Server(Server&&) noexcept;
+  Server& operator=(Server&&) noexcept;
 
   // Queues the greeting. Call once, before the first next().
   void start();

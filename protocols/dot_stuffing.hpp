@@ -1,0 +1,47 @@
+// SMTP DATA transparency (RFC 5321 4.5.2): a line starting with "." gets an
+// extra "." on the wire, and "CRLF . CRLF" ends the message. Incremental in
+// both directions, so a message never has to be held in memory whole.
+//
+// Only CRLF starts a line: a bare LF is message content, on both sides, so
+// the encoder and decoder agree byte for byte (the server normalises bare
+// LF elsewhere, before the encoder ever sees it).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace xr::smtp {
+
+// Wire bytes -> message bytes.
+class DotDecoder {
+ public:
+  // Appends the unstuffed bytes of `in` to `out` and returns how many input
+  // bytes were used: all of them, or fewer when the terminator was reached
+  // (done() is then true and the rest of `in` is not part of the message).
+  // The CRLF before the final "." belongs to the message.
+  std::size_t decode(std::string_view in, std::string& out);
+  bool done() const { return state_ == State::done; }
+  void reset() { state_ = State::bol; }
+
+ private:
+  // bol_dot / bol_dot_cr hold back the "." (and "\r") that may turn out to be
+  // the terminator; nothing else is ever held back.
+  enum class State { bol, bol_dot, bol_dot_cr, mid, cr, done };
+  State state_ = State::bol;
+};
+
+// Message bytes -> wire bytes.
+class DotEncoder {
+ public:
+  void encode(std::string_view in, std::string& out);
+  // Appends the terminator (with the CRLF the message lacks, if any) and
+  // resets for the next message.
+  void finish(std::string& out);
+
+ private:
+  bool at_line_start_ = true;
+  bool after_cr_ = false;
+};
+
+}  // namespace xr::smtp
