@@ -132,6 +132,10 @@ EventKind Server::Impl::next(Server& s) {
 // One step in DATA mode: an event to return, or nullopt when the message
 // finished without one (size abort) or more input is needed.
 std::optional<EventKind> Server::Impl::data_step(Server& s) {
+  if (abort_next) {
+    abort_next = false;
+    return EventKind::message_abort;
+  }
   if (timed_out || got_eof) {
     // The message will never be finished: the shell must abandon it upstream.
     if (!message_aborted) {
@@ -148,12 +152,18 @@ std::optional<EventKind> Server::Impl::data_step(Server& s) {
     in.erase(0, used);
     message_done = decoder.done();
     if (!message_aborted) {
-      message_size += data_buf.size();
-      if (message_size > opts.max_message_size) {
+      if (data_buf.size() > opts.max_message_size - message_size) {
+        // Stream exactly up to the limit, then abort: what the shell sees
+        // does not depend on how the input was chunked.
+        data_buf.resize(opts.max_message_size - message_size);
+        message_size = opts.max_message_size;
         message_aborted = true;
-        wipe(data_buf);
-        return EventKind::message_abort;
+        if (data_buf.empty()) return EventKind::message_abort;
+        abort_next = true;
+        s.data_view_ = data_buf;
+        return EventKind::message_data;
       }
+      message_size += data_buf.size();
       if (!data_buf.empty()) {
         s.data_view_ = data_buf;
         return EventKind::message_data;
@@ -344,6 +354,7 @@ void Server::Impl::reset_transaction() {
   recipients = 0;
   in_data = false;
   message_aborted = false;
+  abort_next = false;
   message_done = false;
   message_size = 0;
   decoder.reset();

@@ -48,6 +48,7 @@ struct Server::Impl {
   DotDecoder decoder;
   std::size_t message_size = 0;
   bool message_aborted = false;
+  bool abort_next = false;  // the data up to the limit went out; message_abort comes next
   bool message_done = false;  // terminator seen, message_end not yet emitted
   std::string data_buf;
   std::size_t accepted = 0;
