@@ -37,8 +37,8 @@ struct ServerOptions {
   bool allow_plaintext_auth = false;  // offer AUTH before TLS
   bool auth_required = true;          // false when the source matched a no_auth rule
   std::size_t max_message_size = 35 * 1024 * 1024;
-  std::size_t max_line_length = 4096;  // command lines; message lines are not limited
-                                       // beyond this either (overlong = 500/552)
+  std::size_t max_line_length = 4096;  // command and AUTH lines (without CRLF): longer = 500 5.5.2;
+                                       // message lines are bounded only by max_message_size (552)
 };
 
 enum class EventKind {
@@ -48,7 +48,8 @@ enum class EventKind {
   upstream_command,// run command() upstream; then complete_command(reply)
   message_data,    // stream data() (unstuffed message bytes) upstream; no completion needed
   message_end,     // the message is complete; finish it upstream, then complete_command(reply)
-  message_abort,   // the message was refused locally (size); abandon it upstream
+  message_abort,   // the message will not complete (size limit, timeout, EOF): abandon it upstream;
+                   // data up to the size limit may have been streamed before it
   close,           // write output(), then close the connection
 };
 
