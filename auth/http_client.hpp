@@ -28,6 +28,9 @@ class HttpClient {
  public:
   virtual ~HttpClient() = default;
   virtual HttpResponse post_form(const HttpRequest& req) = 0;
+  // Makes requests in progress, and all later ones, fail promptly: lets a
+  // stopping relay exit without waiting for a slow token endpoint.
+  virtual void shutdown() {}
 };
 
 std::unique_ptr<HttpClient> make_curl_http_client();

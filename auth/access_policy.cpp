@@ -1,0 +1,100 @@
+#include "auth/access_policy.hpp"
+
+#include "auth/password.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace xr::auth {
+namespace {
+
+// A real yescrypt hash of a random password, made once: checking an unknown
+// user against it costs what checking a known user costs.
+const std::string& dummy_hash() {
+  static const std::string hash = [] {
+    unsigned char random[24];
+    RAND_bytes(random, sizeof random);
+    return hash_password(std::string_view(reinterpret_cast<char*>(random), sizeof random));
+  }();
+  return hash;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool any_contains(const std::vector<conf::Cidr>& nets, const conf::IpAddress& ip) {
+  return std::any_of(nets.begin(), nets.end(), [&](const conf::Cidr& c) { return c.contains(ip); });
+}
+
+}  // namespace
+
+const char* to_string(LoginFailure f) {
+  switch (f) {
+    case LoginFailure::none: return "none";
+    case LoginFailure::unknown_user: return "unknown_user";
+    case LoginFailure::bad_password: return "bad_password";
+    case LoginFailure::protocol_not_allowed: return "protocol_not_allowed";
+    case LoginFailure::source_not_allowed: return "source_not_allowed";
+  }
+  return "unknown";
+}
+
+LoginDecision check_login(const conf::Config& cfg, LoginCache& cache, std::string_view user,
+                          std::string_view password, const conf::IpAddress& source, conf::Protocol protocol) {
+  LoginDecision d;
+  auto it = cfg.users.find(std::string(user));
+  if (it == cfg.users.end()) {
+    (void)verify_password(password, dummy_hash());
+    d.failure = LoginFailure::unknown_user;
+    return d;
+  }
+  const conf::User& u = it->second;
+  // The password is checked first, whatever else is wrong, so the answer's
+  // timing says nothing about the rules; and the log can then tell an admin
+  // "right password, wrong network" apart from a guess.
+  if (cache.check(u.name, password, u.password_hash)) {
+    d.cached = true;
+  } else if (verify_password(password, u.password_hash)) {
+    cache.remember(u.name, password, u.password_hash);
+  } else {
+    d.failure = LoginFailure::bad_password;
+    return d;
+  }
+  if (!u.sources.empty() && !any_contains(u.sources, source)) {
+    d.failure = LoginFailure::source_not_allowed;
+    return d;
+  }
+  if (!u.allows(protocol)) {
+    d.failure = LoginFailure::protocol_not_allowed;
+    return d;
+  }
+  d.grant = Grant{u.name, u.tenant, u.mailbox, u.senders};
+  return d;
+}
+
+std::optional<Grant> match_no_auth(const conf::Config& cfg, const conf::IpAddress& source) {
+  for (const auto& rule : cfg.no_auth)
+    if (any_contains(rule.sources, source)) return Grant{"", rule.tenant, rule.mailbox, rule.senders};
+  return std::nullopt;
+}
+
+bool sender_allowed(const std::vector<std::string>& patterns, std::string_view address) {
+  if (address.empty()) return false;  // null sender: bounces are Exchange's job, not a device's
+  auto at = address.rfind('@');
+  for (const auto& p : patterns) {
+    if (p.size() > 2 && p[0] == '*' && p[1] == '@') {
+      if (at != std::string_view::npos && at > 0 && iequals(address.substr(at + 1), std::string_view(p).substr(2)))
+        return true;
+    } else if (iequals(address, p)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace xr::auth
