@@ -182,15 +182,16 @@ _hash_cache = {}
 
 def password_hash(relay_bin, password):
     """`xoauth2-relay hash-password` with the password on stdin (cached: it is slow on purpose)."""
-    if password not in _hash_cache:
+    key = (relay_bin, password)  # the fixture's own tests use a fake binary
+    if key not in _hash_cache:
         out = subprocess.run([relay_bin, "hash-password"], input=(password + "\n").encode(),
                              capture_output=True, timeout=60)
         lines = out.stdout.decode("utf-8", "replace").strip().splitlines()
         if out.returncode != 0 or not lines or not lines[-1].startswith("$"):
             err = out.stderr.decode("utf-8", "replace").replace(password, "<redacted>")
             pytest.fail(f"hash-password failed (exit {out.returncode}): {err[-2000:]}", pytrace=False)
-        _hash_cache[password] = lines[-1].strip()
-    return _hash_cache[password]
+        _hash_cache[key] = lines[-1].strip()
+    return _hash_cache[key]
 
 
 def free_port():
