@@ -1,0 +1,67 @@
+// Keys and self-signed certificates made on the fly for the assertion tests,
+// written as PEM files into a temporary directory.
+#pragma once
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+#include <unistd.h>
+
+namespace xr::auth::test {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "xr-auth-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// "RSA" (2048 bits) or "EC" (P-256).
+inline EVP_PKEY* make_key(const char* type) {
+  EVP_PKEY* k = std::string(type) == "RSA" ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})
+                                           : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  if (!k) throw std::runtime_error("keygen failed");
+  return k;
+}
+
+inline void write_key(EVP_PKEY* key, const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(f);
+}
+
+inline void write_self_signed(EVP_PKEY* key, const std::string& path) {
+  X509* x = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, key);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("relay-app"), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509_sign(x, key, EVP_sha256());
+  FILE* f = std::fopen(path.c_str(), "wb");
+  PEM_write_X509(f, x);
+  std::fclose(f);
+  X509_free(x);
+}
+
+}  // namespace xr::auth::test

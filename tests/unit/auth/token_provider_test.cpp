@@ -1,0 +1,312 @@
+#include "auth/token_provider.hpp"
+
+#include <doctest/doctest.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+using namespace xr;
+using namespace xr::auth;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Answers token requests from a script; can hold requests at a gate to make
+// callers pile up behind one fetch.
+class FakeHttp : public HttpClient {
+ public:
+  HttpResponse post_form(const HttpRequest& req) override {
+    std::unique_lock lock(mutex_);
+    ++requests_;
+    bodies_.push_back(req.form_body);
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_ || stopped_; });
+    if (stopped_) return HttpResponse{0, "", "relay is stopping"};
+    if (script_.empty()) return token(3599);
+    auto r = script_.front();
+    script_.pop_front();
+    return r;
+  }
+  void shutdown() override {
+    std::lock_guard g(mutex_);
+    stopped_ = true;
+    changed_.notify_all();
+  }
+
+  static HttpResponse token(int lifetime, const std::string& value = "tok") {
+    return {200, R"({"token_type":"Bearer","expires_in":)" + std::to_string(lifetime) + R"(,"access_token":")" + value + "\"}",
+            ""};
+  }
+  static HttpResponse error(int status, long aadsts) {
+    return {status, R"({"error":"invalid_client","error_codes":[)" + std::to_string(aadsts) + "]}", ""};
+  }
+  void then(HttpResponse r) {
+    std::lock_guard g(mutex_);
+    script_.push_back(std::move(r));
+  }
+  void set_open(bool open) {
+    std::lock_guard g(mutex_);
+    open_ = open;
+    changed_.notify_all();
+  }
+  bool wait_requests(int n, std::chrono::milliseconds limit = 5000ms) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, limit, [&] { return requests_ >= n; });
+  }
+  int requests() {
+    std::lock_guard g(mutex_);
+    return requests_;
+  }
+  std::string last_body() {
+    std::lock_guard g(mutex_);
+    return bodies_.empty() ? "" : bodies_.back();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<HttpResponse> script_;
+  std::vector<std::string> bodies_;
+  int requests_ = 0;
+  bool open_ = true;
+  bool stopped_ = false;
+};
+
+class RecordingObserver : public TokenObserver {
+ public:
+  void token_fetched(const std::string&, std::chrono::seconds, std::chrono::milliseconds) override {
+    std::lock_guard g(mutex);
+    ++fetched;
+  }
+  void token_failed(const std::string&, const TokenError& e, int attempt, bool will_retry) override {
+    std::lock_guard g(mutex);
+    failures.push_back({e.summary, attempt, will_retry});
+  }
+  struct Failure {
+    std::string summary;
+    int attempt;
+    bool will_retry;
+  };
+  std::mutex mutex;
+  int fetched = 0;
+  std::vector<Failure> failures;
+};
+
+// Collects callback results from any thread.
+struct Results {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<TokenResult> got;
+  TokenProvider::Callback callback() {
+    return [this](const TokenResult& r) {
+      std::lock_guard g(mutex);
+      got.push_back(r);
+      cv.notify_all();
+    };
+  }
+  bool wait(std::size_t n, std::chrono::milliseconds limit = 5000ms) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, limit, [&] { return got.size() >= n; });
+  }
+  std::size_t size() {
+    std::lock_guard g(mutex);
+    return got.size();
+  }
+};
+
+conf::Tenant tenant(const std::string& secret = "secret-1") {
+  conf::Tenant t;
+  t.name = "contoso";
+  t.tenant_id = "tid";
+  t.client_id = "cid";
+  t.client_secret = conf::Secret(secret);
+  return t;
+}
+
+TokenProviderOptions fast() {
+  TokenProviderOptions o;
+  o.backoff_initial = 1ms;
+  o.backoff_max = 4ms;
+  return o;
+}
+
+struct Harness {
+  explicit Harness(TokenProviderOptions o = fast()) {
+    auto h = std::make_unique<FakeHttp>();
+    http = h.get();
+    provider = std::make_unique<TokenProvider>(std::move(h), observer, o);
+    provider->set_tenants({{"contoso", tenant()}});
+  }
+  RecordingObserver observer;
+  FakeHttp* http;  // owned by the provider
+  std::unique_ptr<TokenProvider> provider;
+};
+
+}  // namespace
+
+TEST_CASE("callers waiting on one tenant share one request") {
+  Harness h;
+  h.http->set_open(false);
+  Results res;
+  for (int i = 0; i < 10; ++i) h.provider->get("contoso", res.callback());
+  REQUIRE(h.http->wait_requests(1));
+  CHECK(res.size() == 0);
+  h.http->set_open(true);
+  REQUIRE(res.wait(10));
+  for (auto& r : res.got) {
+    CHECK(r.ok);
+    CHECK(r.token.value.reveal() == "tok");
+  }
+  CHECK(h.http->requests() == 1);
+  CHECK(h.provider->stats("contoso").requests == 1);
+  CHECK(h.http->last_body().find("client_secret=secret-1") != std::string::npos);
+}
+
+TEST_CASE("a cached token is answered inline without a request") {
+  Harness h;
+  Results first;
+  h.provider->get("contoso", first.callback());
+  REQUIRE(first.wait(1));
+  bool inline_answer = false;
+  h.provider->get("contoso", [&](const TokenResult& r) { inline_answer = r.ok; });
+  CHECK(inline_answer);
+  CHECK(h.http->requests() == 1);
+  CHECK(h.provider->stats("contoso").has_token);
+}
+
+TEST_CASE("transient failures are retried, then the token is delivered") {
+  Harness h;
+  h.http->then({503, "<html>busy</html>", ""});
+  h.http->then({0, "", "Connection refused"});
+  Results res;
+  h.provider->get("contoso", res.callback());
+  REQUIRE(res.wait(1));
+  CHECK(res.got[0].ok);
+  CHECK(h.http->requests() == 3);
+  std::lock_guard g(h.observer.mutex);
+  REQUIRE(h.observer.failures.size() == 2);
+  CHECK(h.observer.failures[0].will_retry);
+  CHECK(h.observer.failures[1].attempt == 2);
+  CHECK(h.observer.fetched == 1);
+}
+
+TEST_CASE("transient failures give up after max_attempts") {
+  auto o = fast();
+  o.max_attempts = 3;
+  Harness h(o);
+  for (int i = 0; i < 5; ++i) h.http->then({503, "{}", ""});
+  Results res;
+  h.provider->get("contoso", res.callback());
+  REQUIRE(res.wait(1));
+  CHECK_FALSE(res.got[0].ok);
+  CHECK(res.got[0].error.transient);
+  CHECK(h.http->requests() == 3);
+  std::lock_guard g(h.observer.mutex);
+  CHECK_FALSE(h.observer.failures.back().will_retry);
+}
+
+TEST_CASE("a permanent error is not retried, and callers in the cooldown hear it without a request") {
+  Harness h;
+  h.http->then(FakeHttp::error(401, 7000215));
+  Results res;
+  h.provider->get("contoso", res.callback());
+  REQUIRE(res.wait(1));
+  CHECK_FALSE(res.got[0].ok);
+  CHECK(res.got[0].error.summary == "AADSTS7000215 invalid client secret");
+  CHECK(h.http->requests() == 1);
+  h.provider->get("contoso", res.callback());
+  REQUIRE(res.wait(2));
+  CHECK(res.got[1].error.summary == "AADSTS7000215 invalid client secret");
+  CHECK(h.http->requests() == 1);
+  CHECK(h.provider->stats("contoso").failures == 1);
+}
+
+TEST_CASE("a reload with the same credentials keeps the token; a new secret fetches again") {
+  Harness h;
+  Results res;
+  h.provider->get("contoso", res.callback());
+  REQUIRE(res.wait(1));
+  auto same = tenant();
+  same.smtp.port = 2525;  // not part of the token's identity
+  h.provider->set_tenants({{"contoso", same}});
+  h.provider->get("contoso", res.callback());
+  REQUIRE(res.wait(2));
+  CHECK(h.http->requests() == 1);
+
+  h.provider->set_tenants({{"contoso", tenant("secret-2")}});
+  h.provider->get("contoso", res.callback());
+  REQUIRE(res.wait(3));
+  CHECK(h.http->requests() == 2);
+  CHECK(h.http->last_body().find("client_secret=secret-2") != std::string::npos);
+}
+
+TEST_CASE("a reload also clears a cooldown when the credentials changed") {
+  Harness h;
+  h.http->then(FakeHttp::error(401, 7000215));
+  Results res;
+  h.provider->get("contoso", res.callback());
+  REQUIRE(res.wait(1));
+  h.provider->set_tenants({{"contoso", tenant("fixed")}});
+  h.provider->get("contoso", res.callback());
+  REQUIRE(res.wait(2));
+  CHECK(res.got[1].ok);
+}
+
+TEST_CASE("an unknown tenant is a failure at once") {
+  Harness h;
+  bool answered = false;
+  h.provider->get("fabrikam", [&](const TokenResult& r) {
+    answered = true;
+    CHECK_FALSE(r.ok);
+    CHECK(r.error.summary.find("fabrikam") != std::string::npos);
+  });
+  CHECK(answered);
+  CHECK(h.http->requests() == 0);
+}
+
+TEST_CASE("a token is refreshed in the background before it expires") {
+  Harness h;
+  h.http->then(FakeHttp::token(2, "short"));
+  h.http->then(FakeHttp::token(3599, "long"));
+  Results res;
+  h.provider->get("contoso", res.callback());
+  REQUIRE(res.wait(1));
+  CHECK(res.got[0].token.value.reveal() == "short");
+  // Nobody asks: the provider refreshes on its own ahead of expiry (at 1.5 s).
+  REQUIRE(h.http->wait_requests(2, 5000ms));
+  std::this_thread::sleep_for(100ms);
+  bool fresh = false;
+  h.provider->get("contoso", [&](const TokenResult& r) { fresh = r.ok && r.token.value.reveal() == "long"; });
+  CHECK(fresh);
+}
+
+TEST_CASE("a failed background refresh keeps serving the still-valid token") {
+  Harness h;
+  h.http->then(FakeHttp::token(4, "first"));
+  h.http->then(FakeHttp::error(401, 7000222));
+  Results res;
+  h.provider->get("contoso", res.callback());
+  REQUIRE(res.wait(1));
+  REQUIRE(h.http->wait_requests(2, 5000ms));  // the refresh at 3 s, refused
+  std::this_thread::sleep_for(100ms);
+  bool still = false;
+  h.provider->get("contoso", [&](const TokenResult& r) { still = r.ok && r.token.value.reveal() == "first"; });
+  CHECK(still);
+}
+
+TEST_CASE("stopping the provider answers every waiter") {
+  Results res;
+  {
+    Harness h;
+    h.http->set_open(false);
+    h.provider->get("contoso", res.callback());
+    h.provider->get("contoso", res.callback());
+    REQUIRE(h.http->wait_requests(1));
+    h.provider.reset();
+  }
+  REQUIRE(res.size() == 2);
+  CHECK_FALSE(res.got[0].ok);
+  CHECK_FALSE(res.got[1].ok);
+}
