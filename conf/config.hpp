@@ -29,6 +29,9 @@ struct Endpoint {
   std::string host;
   std::uint16_t port = 0;
   TlsMode tls = TlsMode::starttls;
+  // Exchange limits concurrent connections per mailbox and protocol; sessions
+  // beyond this wait (limits.mailbox_wait_timeout) instead of being refused.
+  std::size_t max_connections_per_mailbox = 3;
 };
 
 struct CertificateCredential {
@@ -48,9 +51,10 @@ struct Tenant {
   std::optional<CertificateCredential> certificate;
   std::string authority = "https://login.microsoftonline.com";
   std::string scope = "https://outlook.office365.com/.default";
-  Endpoint smtp{"smtp.office365.com", 587, TlsMode::starttls};
-  Endpoint imap{"outlook.office365.com", 993, TlsMode::implicit};
-  Endpoint pop3{"outlook.office365.com", 995, TlsMode::implicit};
+  Endpoint smtp{"smtp.office365.com", 587, TlsMode::starttls, 3};
+  Endpoint imap{"outlook.office365.com", 993, TlsMode::implicit, 16};
+  Endpoint pop3{"outlook.office365.com", 995, TlsMode::implicit, 16};
+  const Endpoint& endpoint(Protocol p) const { return p == Protocol::smtp ? smtp : p == Protocol::imap ? imap : pop3; }
   std::optional<std::string> ca_file;  // absolute path; extra CA for upstream TLS and token endpoint
 
   // {authority}/{tenant_id}/oauth2/v2.0/token
@@ -106,6 +110,11 @@ struct Limits {
   std::chrono::seconds token_timeout{30};            // how long a session waits for a token
   std::chrono::seconds login_cache_ttl{300};        // verified-login cache; 0 disables
   std::chrono::seconds shutdown_grace{30};
+  // IMAP/POP3 after login: the splice ends when neither side sent anything
+  // for this long (IMAP IDLE refreshes every 29 minutes).
+  std::chrono::seconds splice_idle_timeout{1800};
+  // How long a session waits for a free per-mailbox connection slot.
+  std::chrono::seconds mailbox_wait_timeout{60};
 };
 
 struct Config {

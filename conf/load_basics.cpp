@@ -33,7 +33,7 @@ void load_limits(LoadContext& ctx, const Entry& e, Limits& limits) {
   MapReader m(ctx.diag, e,
               {"max_sessions", "max_message_size", "max_line_length", "command_timeout", "data_timeout",
                "upstream_connect_timeout", "upstream_reply_timeout", "token_timeout", "login_cache_ttl",
-               "shutdown_grace"});
+               "shutdown_grace", "splice_idle_timeout", "mailbox_wait_timeout"});
   auto count = [&](const char* key, std::size_t& out, std::uint64_t min, std::uint64_t max) {
     if (auto f = m.get(key))
       if (auto v = read_uint(ctx.diag, *f, min, max)) out = static_cast<std::size_t>(*v);
@@ -67,6 +67,8 @@ void load_limits(LoadContext& ctx, const Entry& e, Limits& limits) {
   duration("token_timeout", limits.token_timeout, false);
   duration("login_cache_ttl", limits.login_cache_ttl, true);
   duration("shutdown_grace", limits.shutdown_grace, true);
+  duration("splice_idle_timeout", limits.splice_idle_timeout, false);
+  duration("mailbox_wait_timeout", limits.mailbox_wait_timeout, true);
 }
 
 }  // namespace xr::conf

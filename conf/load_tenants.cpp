@@ -34,7 +34,9 @@ bool is_env_name(const std::string& s) {
 }
 
 void read_endpoint(LoadContext& ctx, const Entry& e, Endpoint& ep) {
-  MapReader m(ctx.diag, e, {"host", "port", "tls"});
+  MapReader m(ctx.diag, e, {"host", "port", "tls", "max_connections_per_mailbox"});
+  if (auto c = m.get("max_connections_per_mailbox"))
+    if (auto v = read_uint(ctx.diag, *c, 1, 1000)) ep.max_connections_per_mailbox = static_cast<std::size_t>(*v);
   if (auto h = m.get("host"))
     if (auto v = read_string(ctx.diag, *h)) ep.host = *v;
   if (auto p = m.get("port"))

@@ -59,7 +59,9 @@ void Server::shutdown() { impl_->shutting_down = true; }
 
 EventKind Server::next() { return impl_->next(*this); }
 
-void Server::complete_auth(AuthOutcome outcome) { impl_->complete_auth(*this, outcome); }
+void Server::complete_auth(AuthOutcome outcome, std::string_view temporary_text) {
+  impl_->complete_auth(*this, outcome, temporary_text);
+}
 void Server::complete_command(const Reply& reply) { impl_->complete_command(*this, reply); }
 
 void Server::tls_started() {

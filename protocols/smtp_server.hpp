@@ -89,7 +89,9 @@ class Server {
   const std::string& auth_user() const { return auth_user_; }
   const std::string& auth_password() const { return auth_password_; }  // secret: never log
   const std::string& auth_mechanism() const { return auth_mech_; }
-  void complete_auth(AuthOutcome outcome);
+  // `temporary_text` replaces the default text of a `temporary` outcome
+  // ("4.7.0 ..." after the 454), e.g. to say the mailbox is busy.
+  void complete_auth(AuthOutcome outcome, std::string_view temporary_text = {});
 
   // upstream_command / message_end
   const Command& command() const { return command_; }

@@ -141,7 +141,7 @@ void Server::Impl::auth_failed(Server& s, std::string_view line) {
   }
 }
 
-void Server::Impl::complete_auth(Server& s, AuthOutcome outcome) {
+void Server::Impl::complete_auth(Server& s, AuthOutcome outcome, std::string_view temporary_text) {
   if (pending != Pending::auth) return;
   pending = Pending::none;
   wipe(s.auth_password_);
@@ -157,7 +157,8 @@ void Server::Impl::complete_auth(Server& s, AuthOutcome outcome) {
       auth_failed(s, "535 5.7.3 Authentication unsuccessful");
       return;
     case AuthOutcome::temporary:
-      auth_failed(s, "454 4.7.0 Temporary authentication failure, try again later");
+      auth_failed(s, temporary_text.empty() ? std::string("454 4.7.0 Temporary authentication failure, try again later")
+                                            : "454 " + std::string(temporary_text));
       return;
   }
   auth_failed(s, "454 4.7.0 Temporary authentication failure, try again later");

@@ -80,7 +80,7 @@ struct Server::Impl {
   Handled finish_plain(Server& s, std::string& payload);
   Handled begin_authenticate(Server& s, std::string_view mech, std::string user, std::string password);
   void auth_failed(Server& s, std::string_view line);
-  void complete_auth(Server& s, AuthOutcome outcome);
+  void complete_auth(Server& s, AuthOutcome outcome, std::string_view temporary_text);
 
   // smtp_server_mail.cpp
   Handled on_mail(Server& s, std::string_view args);

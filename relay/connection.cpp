@@ -63,7 +63,7 @@ net::awaitable<std::tuple<error_code, std::size_t>> with_size(Awaitable a) {
 }  // namespace
 
 Connection::Connection(tcp::socket socket, ssl::context& ctx)
-    : tls_(std::move(socket), ctx), timer_(tls_.get_executor()) {}
+    : tls_(std::move(socket), ctx), read_timer_(tls_.get_executor()), write_timer_(tls_.get_executor()) {}
 
 std::string Connection::tls_description() const {
   if (!tls_active_) return "none";
@@ -80,8 +80,8 @@ net::awaitable<IoResult> Connection::read_some(net::mutable_buffer buf, Duration
   }
   reading_ = true;
   IoResult r = tls_active_
-                   ? co_await bounded(tls_.async_read_some(buf, kAwait), timer_, timeout, interrupted_)
-                   : co_await bounded(socket().async_read_some(buf, kAwait), timer_, timeout, interrupted_);
+                   ? co_await bounded(tls_.async_read_some(buf, kAwait), read_timer_, timeout, interrupted_)
+                   : co_await bounded(socket().async_read_some(buf, kAwait), read_timer_, timeout, interrupted_);
   reading_ = false;
   if (r.status == IoStatus::interrupted) interrupted_ = false;
   if (r.status == IoStatus::ok && r.bytes == 0) r.status = IoStatus::eof;
@@ -90,8 +90,8 @@ net::awaitable<IoResult> Connection::read_some(net::mutable_buffer buf, Duration
 
 net::awaitable<IoResult> Connection::write_all(std::string_view data, Duration timeout) {
   auto buf = net::buffer(data.data(), data.size());
-  IoResult r = tls_active_ ? co_await bounded(net::async_write(tls_, buf, kAwait), timer_, timeout, closed_)
-                           : co_await bounded(net::async_write(socket(), buf, kAwait), timer_, timeout, closed_);
+  IoResult r = tls_active_ ? co_await bounded(net::async_write(tls_, buf, kAwait), write_timer_, timeout, closed_)
+                           : co_await bounded(net::async_write(socket(), buf, kAwait), write_timer_, timeout, closed_);
   // A write is never "interrupted": only reads wait for the peer indefinitely.
   if (r.status == IoStatus::interrupted) r.status = IoStatus::timeout;
   co_return r;
@@ -99,7 +99,7 @@ net::awaitable<IoResult> Connection::write_all(std::string_view data, Duration t
 
 net::awaitable<IoResult> Connection::handshake_server(Duration timeout) {
   IoResult r = co_await bounded(with_size(tls_.async_handshake(ssl::stream_base::server, kAwait)),
-                                timer_, timeout, closed_);
+                                write_timer_, timeout, closed_);
   if (r.status == IoStatus::interrupted) r.status = IoStatus::timeout;
   if (r.ok()) tls_active_ = true;
   co_return r;
@@ -114,7 +114,7 @@ net::awaitable<IoResult> Connection::handshake_client(const std::string& verify_
   tls_.set_verify_mode(ssl::verify_peer);
   tls_.set_verify_callback(ssl::host_name_verification(verify_host));
   IoResult r = co_await bounded(with_size(tls_.async_handshake(ssl::stream_base::client, kAwait)),
-                                timer_, timeout, closed_);
+                                write_timer_, timeout, closed_);
   if (r.status == IoStatus::interrupted) r.status = IoStatus::timeout;
   if (r.ok()) tls_active_ = true;
   co_return r;
@@ -124,7 +124,7 @@ net::awaitable<void> Connection::close(Duration timeout) {
   if (closed_) co_return;
   if (tls_active_) {
     // close_notify, bounded: a peer that never answers must not hold us.
-    co_await bounded(with_size(tls_.async_shutdown(kAwait)), timer_, timeout, closed_);
+    co_await bounded(with_size(tls_.async_shutdown(kAwait)), write_timer_, timeout, closed_);
   }
   close_now();
 }
@@ -135,12 +135,19 @@ void Connection::close_now() {
   error_code ignored;
   socket().shutdown(tcp::socket::shutdown_both, ignored);
   socket().close(ignored);
-  timer_.cancel();
+  read_timer_.cancel();
+  write_timer_.cancel();
+}
+
+void Connection::shutdown_send() {
+  if (closed_ || tls_active_) return;
+  error_code ignored;
+  socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void Connection::interrupt() {
   interrupted_ = true;
-  if (reading_) timer_.cancel();
+  if (reading_) read_timer_.cancel();
 }
 
 }  // namespace xr::relay

@@ -42,15 +42,22 @@ class Connection {
   // TLS close_notify (bounded) then TCP close. Safe to call twice.
   net::awaitable<void> close(Duration timeout);
   void close_now();
+  // No more bytes from us (TCP half-close); plain connections only.
+  void shutdown_send();
 
-  // Wakes a pending read_some with IoStatus::interrupted (shutdown). Only a
-  // read waits for the client; writes and handshakes finish normally.
+  // Wakes a pending read_some with IoStatus::interrupted (shutdown, or the
+  // splice re-arming its deadline). Only a read waits for the peer
+  // indefinitely; writes and handshakes finish normally.
   void interrupt();
   bool interrupted() const { return interrupted_; }
 
  private:
   ssl::stream<tcp::socket> tls_;
-  net::steady_timer timer_;
+  // Reads and writes have their own timers so one read and one write may be
+  // in flight together (the splice does that); handshakes and close use the
+  // write timer.
+  net::steady_timer read_timer_;
+  net::steady_timer write_timer_;
   bool tls_active_ = false;
   bool closed_ = false;
   bool interrupted_ = false;

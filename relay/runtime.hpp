@@ -8,6 +8,7 @@
 #include "conf/config.hpp"
 #include "relay/asio.hpp"
 #include "relay/log.hpp"
+#include "relay/mailbox_slots.hpp"
 
 #include <atomic>
 #include <map>
@@ -33,6 +34,7 @@ struct Services {
   auth::LoginCache& login_cache;
   net::thread_pool& blocking;  // crypt(3) and other CPU-heavy or blocking calls
   std::atomic<std::size_t>& active_sessions;
+  MailboxSlots& mailbox_slots;
 };
 
 // A short id for correlating a session's log lines.

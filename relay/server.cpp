@@ -59,7 +59,7 @@ class Server {
         tokens_(auth::make_curl_http_client(), token_observer_, token_options(snapshot_->config)),
         login_cache_(snapshot_->config.limits.login_cache_ttl),
         blocking_(2),
-        services_{log_, tokens_, login_cache_, blocking_, active_} {
+        services_{log_, tokens_, login_cache_, blocking_, active_, mailbox_slots_} {
     int n = opts.io_threads > 0 ? opts.io_threads : int(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<net::io_context>(1));
     tokens_.set_tenants(snapshot_->config.tenants);
@@ -266,6 +266,7 @@ class Server {
   auth::LoginCache login_cache_;
   net::thread_pool blocking_;
   std::atomic<std::size_t> active_{0};
+  MailboxSlots mailbox_slots_;
   Services services_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;

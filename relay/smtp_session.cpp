@@ -5,10 +5,9 @@
 #include "protocols/smtp_server.hpp"
 #include "relay/connection.hpp"
 #include "relay/session_registry.hpp"
+#include "relay/session_support.hpp"
 #include "relay/token_wait.hpp"
 #include "relay/upstream_smtp.hpp"
-
-#include <openssl/rand.h>
 
 #include <chrono>
 #include <optional>
@@ -18,45 +17,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using conf::LogLevel;
-
-std::string endpoint_string(const tcp::endpoint& ep) {
-  auto addr = ep.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-    addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
-  if (addr.is_v6()) return "[" + addr.to_string() + "]:" + std::to_string(ep.port());
-  return addr.to_string() + ":" + std::to_string(ep.port());
-}
-
-std::string peer_of(const tcp::socket& s) {
-  boost::system::error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  return ec ? "unknown" : endpoint_string(ep);
-}
-
-conf::IpAddress ip_of(const tcp::socket& s) {
-  boost::system::error_code ec;
-  auto a = s.remote_endpoint(ec).address();
-  if (ec) return {};
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
-  return conf::IpAddress::parse(a.to_string()).value_or(conf::IpAddress{});
-}
-
-long long ms_since(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
-// After a failed login: 250-1000 ms, random so failures cannot be timed and
-// password guessing is slowed (OpenSMTPD does the same).
-std::chrono::milliseconds failed_login_delay() {
-  unsigned short r = 0;
-  RAND_bytes(reinterpret_cast<unsigned char*>(&r), sizeof r);
-  return std::chrono::milliseconds(250 + r % 750);
-}
-
-void wipe(std::string& s) {
-  std::fill(s.begin(), s.end(), '\0');
-  s.clear();
-}
 
 class SmtpSession {
  public:
@@ -98,6 +58,7 @@ class SmtpSession {
     machine_.start();
     co_await loop();
     if (upstream_) co_await upstream_->quit();
+    slot_.reset();
     co_await conn_.close(std::chrono::seconds(5));
     summary();
   }
@@ -231,20 +192,14 @@ class SmtpSession {
     std::string password = machine_.auth_password();
     std::string mech = machine_.auth_mechanism();
     auto checked_at = Clock::now();
-    auto decision = co_await net::co_spawn(
-        svc_.blocking,
-        [&]() -> net::awaitable<auth::LoginDecision> {
-          co_return auth::check_login(cfg_, svc_.login_cache, user, password, client_ip_, conf::Protocol::smtp);
-        },
-        net::use_awaitable);
-    wipe(password);
+    auto decision =
+        co_await check_login_off_thread(svc_, cfg_, user, password, client_ip_, conf::Protocol::smtp);
 
     if (!decision.grant) {
       log(LogLevel::warn, "auth_failed",
           {{"client", client_}, {"user", user}, {"mechanism", mech},
            {"reason", auth::to_string(decision.failure)}});
-      net::steady_timer delay(co_await net::this_coro::executor, failed_login_delay());
-      co_await delay.async_wait(net::as_tuple(net::use_awaitable));
+      co_await failed_login_pause();
       machine_.complete_auth(smtp::AuthOutcome::bad_credentials);
       co_return;
     }
@@ -256,8 +211,8 @@ class SmtpSession {
     auto opened = co_await open_upstream();
     if (opened) {
       // Our own login is fine, but the session cannot be relayed.
-      machine_.complete_auth(opened->klass() == 5 ? smtp::AuthOutcome::upstream_refused
-                                                  : smtp::AuthOutcome::temporary);
+      if (opened->klass() == 5) machine_.complete_auth(smtp::AuthOutcome::upstream_refused);
+      else machine_.complete_auth(smtp::AuthOutcome::temporary, opened->lines.at(0));
       grant_.reset();
       co_return;
     }
@@ -271,6 +226,19 @@ class SmtpSession {
   net::awaitable<std::optional<smtp::Reply>> open_upstream() {
     const auto& tenant = cfg_.tenants.at(grant_->tenant);
     auto t0 = Clock::now();
+    if (!slot_) {
+      slot_ = co_await svc_.mailbox_slots.acquire(MailboxSlots::key(grant_->tenant, "smtp", grant_->mailbox),
+                                                  tenant.smtp.max_connections_per_mailbox,
+                                                  cfg_.limits.mailbox_wait_timeout);
+      if (!slot_) {
+        log(LogLevel::warn, "mailbox_busy",
+            {{"mailbox", grant_->mailbox}, {"max_connections", tenant.smtp.max_connections_per_mailbox},
+             {"waited_ms", ms_since(t0)},
+             {"hint", "raise tenants." + grant_->tenant + ".smtp.max_connections_per_mailbox only if Exchange allows it"}});
+        co_return smtp::make_reply(454, "4.7.0 Too many connections to this mailbox, try again later");
+      }
+      if (ms_since(t0) > 1000) log(LogLevel::info, "mailbox_slot", {{"waited_ms", ms_since(t0)}});
+    }
     auto token = co_await wait_for_token(svc_.tokens, grant_->tenant, cfg_.limits.token_timeout);
     if (!token.ok) {
       log(LogLevel::error, "token_unavailable",
@@ -298,6 +266,7 @@ class SmtpSession {
          {"status", to_string(login.status)}, {"reply", login.reply.code ? login.reply.summary() : "-"},
          {"detail", login.detail}, {"likely_cause", explanation.empty() ? "-" : explanation}});
     upstream_.reset();
+    slot_.reset();
     if (login.status == UpstreamLogin::Status::refused)
       co_return smtp::make_reply(535, "5.7.3 Authentication unsuccessful");
     co_return smtp::make_reply(454, "4.7.0 Temporary authentication failure, try again later");
@@ -322,7 +291,8 @@ class SmtpSession {
         if (auto refused = co_await open_upstream()) {
           // The device sees a temporary failure at MAIL for any upstream
           // login problem: it will retry, and the log says why.
-          co_return smtp::make_reply(451, "4.7.0 Office 365 login failed, try again later");
+          co_return smtp::make_reply(451, refused->code == 454 ? refused->lines.at(0)
+                                                              : "4.7.0 Office 365 login failed, try again later");
         }
       }
     }
@@ -387,6 +357,7 @@ class SmtpSession {
   Connection conn_;
   smtp::Server machine_;
   std::unique_ptr<UpstreamSmtp> upstream_;
+  std::optional<MailboxSlots::Slot> slot_;  // held while upstream_ may be connected
   std::array<char, 16384> buf_{};
   bool in_data_ = false;
   Clock::time_point started_ = Clock::now();

@@ -44,6 +44,9 @@ TEST_CASE("a minimal config gets every default") {
   CHECK(t.imap.port == 993);
   CHECK(t.imap.tls == TlsMode::implicit);
   CHECK(t.pop3.port == 995);
+  CHECK(t.smtp.max_connections_per_mailbox == 3);  // per-protocol defaults
+  CHECK(t.imap.max_connections_per_mailbox == 16);
+  CHECK(t.pop3.max_connections_per_mailbox == 16);
   CHECK(t.pop3.tls == TlsMode::implicit);
   CHECK_FALSE(t.ca_file.has_value());
   CHECK_FALSE(t.certificate.has_value());
@@ -80,6 +83,9 @@ TEST_CASE("a minimal config gets every default") {
   CHECK(c.limits.max_message_size == 35u * 1024 * 1024);
   CHECK(c.limits.command_timeout == 300s);
   CHECK(c.limits.login_cache_ttl == 300s);
+  CHECK(c.limits.splice_idle_timeout == 1800s);
+  CHECK(c.limits.mailbox_wait_timeout == 60s);
+  CHECK(c.tenants.at("contoso").smtp.max_connections_per_mailbox == 3);
 }
 
 TEST_CASE("every value can be set") {
@@ -98,7 +104,7 @@ tenants:
     client_secret_file: secrets/contoso.secret
     authority: https://login.microsoftonline.us/
     scope: https://outlook.office365.us/.default
-    smtp: {port: 25}
+    smtp: {port: 25, max_connections_per_mailbox: 5}
     imap: {host: imap.test, port: 143, tls: starttls}
     pop3: {host: pop.test}
     ca_file: ca.pem
@@ -131,6 +137,8 @@ limits:
   token_timeout: 15s
   login_cache_ttl: 0
   shutdown_grace: 0
+  splice_idle_timeout: 45m
+  mailbox_wait_timeout: 0
 )"));
   CHECK(c.hostname == "relay.contoso.local");
   CHECK(c.log_level == LogLevel::debug);
@@ -148,6 +156,8 @@ limits:
   CHECK(t.imap.tls == TlsMode::starttls);
   CHECK(t.pop3.host == "pop.test");
   CHECK(t.pop3.port == 995);
+  CHECK(t.smtp.max_connections_per_mailbox == 5);
+  CHECK(t.pop3.max_connections_per_mailbox == 16);
   CHECK(t.ca_file == f.abs("ca.pem"));
 
   REQUIRE(c.listeners.size() == 2);
@@ -178,6 +188,8 @@ limits:
   CHECK(c.limits.token_timeout == 15s);
   CHECK(c.limits.login_cache_ttl == 0s);
   CHECK(c.limits.shutdown_grace == 0s);
+  CHECK(c.limits.splice_idle_timeout == 2700s);
+  CHECK(c.limits.mailbox_wait_timeout == 0s);
 }
 
 TEST_CASE("ca_file: null is the same as no ca_file") {
