@@ -1,5 +1,7 @@
 #include "relay/upstream_smtp.hpp"
 
+#include "relay/upstream_connect.hpp"
+
 namespace xr::relay {
 namespace {
 
@@ -72,46 +74,15 @@ net::awaitable<smtp::ClientEventKind> UpstreamSmtp::step() {
 net::awaitable<UpstreamLogin> UpstreamSmtp::open(std::string token) {
   UpstreamLogin result;
   client_.set_token(std::move(token));
-  auto ex = co_await net::this_coro::executor;
-
-  // Resolve and connect, bounded by the connect timeout.
-  tcp::resolver resolver(ex);
-  net::steady_timer timer(ex, settings_.connect_timeout);
-  using namespace net::experimental::awaitable_operators;
-  auto resolved = co_await (resolver.async_resolve(settings_.endpoint.host,
-                                                   std::to_string(settings_.endpoint.port),
-                                                   net::as_tuple(net::use_awaitable)) ||
-                            timer.async_wait(net::as_tuple(net::use_awaitable)));
-  if (resolved.index() == 1 || std::get<0>(std::get<0>(resolved))) {
-    result.status = UpstreamLogin::Status::connect_failed;
-    result.detail = resolved.index() == 1 ? "resolving " + settings_.endpoint.host + " timed out"
-                                          : "cannot resolve " + settings_.endpoint.host + ": " +
-                                                std::get<0>(std::get<0>(resolved)).message();
+  auto failed = co_await connect_upstream(conn_, settings_.endpoint, settings_.connect_timeout,
+                                         settings_.endpoint.tls == conf::TlsMode::implicit);
+  if (failed) {
+    error_ = failed->detail;
+    result.status = failed->tls ? UpstreamLogin::Status::tls_failed : UpstreamLogin::Status::connect_failed;
+    result.detail = failed->detail;
     co_return result;
   }
-  auto endpoints = std::get<1>(std::get<0>(resolved));
-  auto connected = co_await (net::async_connect(conn_.socket(), endpoints, net::as_tuple(net::use_awaitable)) ||
-                             timer.async_wait(net::as_tuple(net::use_awaitable)));
-  if (connected.index() == 1 || std::get<0>(std::get<0>(connected))) {
-    result.status = UpstreamLogin::Status::connect_failed;
-    result.detail = connected.index() == 1 ? "connect to " + peer() + " timed out"
-                                           : "connect to " + peer() + ": " +
-                                                 std::get<0>(std::get<0>(connected)).message();
-    conn_.close_now();
-    co_return result;
-  }
-  conn_.socket().set_option(tcp::no_delay(true));
   alive_ = true;
-
-  if (settings_.endpoint.tls == conf::TlsMode::implicit) {
-    auto hs = co_await conn_.handshake_client(settings_.endpoint.host, settings_.connect_timeout);
-    if (!hs.ok()) {
-      fail("TLS handshake with " + peer() + ": " + hs.describe());
-      result.status = UpstreamLogin::Status::tls_failed;
-      result.detail = error_;
-      co_return result;
-    }
-  }
 
   for (;;) {
     auto ev = co_await step();

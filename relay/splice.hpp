@@ -1,0 +1,44 @@
+// After an IMAP/POP3 login the relay no longer parses anything: it copies
+// bytes both ways until either side closes, an error, the shared idle
+// deadline, or a shutdown. Each direction reads at most one buffer and writes
+// it completely before reading again, so a slow reader slows the other side
+// down (TCP backpressure) and memory stays bounded.
+#pragma once
+
+#include "relay/connection.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace xr::relay {
+
+struct SpliceResult {
+  std::uint64_t client_to_upstream = 0;  // bytes
+  std::uint64_t upstream_to_client = 0;
+  std::string ended_by;  // "client_closed", "upstream_closed", "idle", "client_error: ...", "shutdown"
+};
+
+class Splice {
+ public:
+  Splice(Connection& client, Connection& upstream, std::chrono::steady_clock::duration idle_timeout);
+
+  // Runs until the session is over. Does not close the connections.
+  net::awaitable<SpliceResult> run();
+  // Ends a running splice soon (relay shutdown).
+  void stop();
+
+ private:
+  net::awaitable<void> pump(Connection& from, Connection& to, bool from_client);
+  std::chrono::steady_clock::duration remaining() const;
+
+  Connection& client_;
+  Connection& upstream_;
+  std::chrono::steady_clock::duration idle_;
+  std::chrono::steady_clock::time_point last_activity_;
+  SpliceResult result_;
+  bool done_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace xr::relay
