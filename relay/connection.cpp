@@ -1,11 +1,14 @@
 #include "relay/connection.hpp"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 namespace xr::relay {
 
 using namespace net::experimental::awaitable_operators;
 using boost::system::error_code;
+using SteadyTime = std::chrono::steady_clock::time_point;
 
 const char* to_string(IoStatus s) {
   switch (s) {
@@ -19,8 +22,9 @@ const char* to_string(IoStatus s) {
 }
 
 std::string IoResult::describe() const {
-  if (status == IoStatus::error) return std::string("error: ") + ec.message();
-  return to_string(status);
+  if (status != IoStatus::error) return to_string(status);
+  if (!tls_error.empty()) return "error: " + tls_error;
+  return "error: " + ec.message();
 }
 
 namespace {
@@ -28,47 +32,76 @@ namespace {
 constexpr auto kAwait = net::as_tuple(net::use_awaitable);
 
 bool is_eof(const error_code& ec) {
-  return ec == net::error::eof || ec == ssl::error::stream_truncated ||
-         ec == net::error::connection_reset || ec == net::error::broken_pipe;
+  return ec == net::error::eof || ec == net::error::connection_reset || ec == net::error::broken_pipe;
+}
+
+IoResult from_error(const error_code& ec, std::size_t n) {
+  IoResult r;
+  r.bytes = n;
+  r.ec = ec;
+  r.status = !ec ? IoStatus::ok : is_eof(ec) ? IoStatus::eof : IoStatus::error;
+  return r;
 }
 
 // Runs `op` against a timer; whichever finishes first wins, the other is
-// cancelled. The copy loops return errors as values, so `||` is safe here.
+// cancelled. The operations return errors as values, so `||` is safe here.
 template <typename Op>
-net::awaitable<IoResult> bounded(Op op, net::steady_timer& timer, Connection::Duration timeout,
-                                 const bool& interrupted) {
-  timer.expires_after(timeout);
+net::awaitable<IoResult> bounded(Op op, net::steady_timer& timer, SteadyTime deadline, const bool& interrupted) {
+  timer.expires_at(deadline);
   auto result = co_await (std::move(op) || timer.async_wait(kAwait));
-  IoResult r;
-  if (result.index() == 1) {
-    r.status = interrupted ? IoStatus::interrupted : IoStatus::timeout;
-    co_return r;
-  }
+  if (result.index() == 1) co_return IoResult{interrupted ? IoStatus::interrupted : IoStatus::timeout};
   auto [ec, n] = std::get<0>(result);
-  r.bytes = n;
-  r.ec = ec;
-  if (!ec) r.status = IoStatus::ok;
-  else if (is_eof(ec)) r.status = IoStatus::eof;
-  else r.status = IoStatus::error;
-  co_return r;
+  co_return from_error(ec, n);
 }
 
-// Handshakes complete with error_code only; give them the (ec, n) shape.
 template <typename Awaitable>
 net::awaitable<std::tuple<error_code, std::size_t>> with_size(Awaitable a) {
   auto [ec] = co_await std::move(a);
   co_return std::tuple<error_code, std::size_t>{ec, 0};
 }
 
+SteadyTime deadline_after(Connection::Duration timeout) { return std::chrono::steady_clock::now() + timeout; }
+
 }  // namespace
 
 Connection::Connection(tcp::socket socket, ssl::context& ctx)
-    : tls_(std::move(socket), ctx), read_timer_(tls_.get_executor()), write_timer_(tls_.get_executor()) {}
+    : socket_(std::move(socket)), ctx_(ctx), read_timer_(socket_.get_executor()), write_timer_(socket_.get_executor()) {}
+
+Connection::~Connection() {
+  if (ssl_) SSL_free(ssl_);
+}
 
 std::string Connection::tls_description() const {
   if (!tls_active_) return "none";
-  SSL* ssl = const_cast<ssl::stream<tcp::socket>&>(tls_).native_handle();
-  return std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
+  return std::string(SSL_get_version(ssl_)) + " " + SSL_get_cipher_name(ssl_);
+}
+
+IoResult Connection::tls_failure(int ssl_error) {
+  IoResult r;
+  if (ssl_error == SSL_ERROR_ZERO_RETURN) {
+    r.status = IoStatus::eof;
+    return r;
+  }
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (ssl_error == SSL_ERROR_SYSCALL && e == 0) {
+    // The peer went away without close_notify (or reset): an EOF for us.
+    r.status = IoStatus::eof;
+    return r;
+  }
+  r.status = IoStatus::error;
+  char text[256];
+  ERR_error_string_n(e, text, sizeof text);
+  r.tls_error = e ? text : "TLS failure";
+  if (ssl_ && SSL_get_verify_result(ssl_) != X509_V_OK)
+    r.tls_error += std::string(" (certificate: ") + X509_verify_cert_error_string(SSL_get_verify_result(ssl_)) + ")";
+  return r;
+}
+
+net::awaitable<IoResult> Connection::wait_for(Want want, SteadyTime deadline, net::steady_timer& timer,
+                                              const bool& interrupted) {
+  auto type = want == Want::read ? tcp::socket::wait_read : tcp::socket::wait_write;
+  co_return co_await bounded(with_size(socket_.async_wait(type, kAwait)), timer, deadline, interrupted);
 }
 
 net::awaitable<IoResult> Connection::read_some(net::mutable_buffer buf, Duration timeout) {
@@ -78,53 +111,153 @@ net::awaitable<IoResult> Connection::read_some(net::mutable_buffer buf, Duration
     interrupted_ = false;
     co_return IoResult{IoStatus::interrupted};
   }
+  if (closed_) co_return IoResult{IoStatus::eof};
+  auto deadline = deadline_after(timeout);
   reading_ = true;
-  IoResult r = tls_active_
-                   ? co_await bounded(tls_.async_read_some(buf, kAwait), read_timer_, timeout, interrupted_)
-                   : co_await bounded(socket().async_read_some(buf, kAwait), read_timer_, timeout, interrupted_);
+  IoResult r;
+  if (!tls_active_) {
+    r = co_await bounded(socket_.async_read_some(buf, kAwait), read_timer_, deadline, interrupted_);
+    if (r.ok() && r.bytes == 0) r.status = IoStatus::eof;
+  } else {
+    for (;;) {
+      std::size_t got = 0;
+      ERR_clear_error();
+      int rc = SSL_read_ex(ssl_, buf.data(), buf.size(), &got);
+      if (rc == 1) {
+        r = IoResult{IoStatus::ok, got};
+        break;
+      }
+      int err = SSL_get_error(ssl_, rc);
+      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+        r = tls_failure(err);
+        break;
+      }
+      r = co_await wait_for(err == SSL_ERROR_WANT_READ ? Want::read : Want::write, deadline, read_timer_, interrupted_);
+      if (!r.ok()) break;
+    }
+  }
   reading_ = false;
   if (r.status == IoStatus::interrupted) interrupted_ = false;
-  if (r.status == IoStatus::ok && r.bytes == 0) r.status = IoStatus::eof;
+  co_return r;
+}
+
+net::awaitable<IoResult> Connection::wait_readable(Duration timeout) {
+  if (interrupted_) {
+    interrupted_ = false;
+    co_return IoResult{IoStatus::interrupted};
+  }
+  if (closed_) co_return IoResult{IoStatus::eof};
+  // Bytes OpenSSL already holds (decrypted or a whole record) need no wait.
+  if (tls_active_ && SSL_has_pending(ssl_)) co_return IoResult{};
+  reading_ = true;
+  auto r = co_await wait_for(Want::read, deadline_after(timeout), read_timer_, interrupted_);
+  reading_ = false;
+  if (r.status == IoStatus::interrupted) interrupted_ = false;
   co_return r;
 }
 
 net::awaitable<IoResult> Connection::write_all(std::string_view data, Duration timeout) {
-  auto buf = net::buffer(data.data(), data.size());
-  IoResult r = tls_active_ ? co_await bounded(net::async_write(tls_, buf, kAwait), write_timer_, timeout, closed_)
-                           : co_await bounded(net::async_write(socket(), buf, kAwait), write_timer_, timeout, closed_);
+  if (closed_) co_return IoResult{IoStatus::eof};
+  auto deadline = deadline_after(timeout);
+  IoResult r;
+  if (!tls_active_) {
+    r = co_await bounded(net::async_write(socket_, net::buffer(data.data(), data.size()), kAwait), write_timer_,
+                         deadline, closed_);
+  } else {
+    std::size_t done = 0;
+    while (done < data.size()) {
+      std::size_t n = 0;
+      ERR_clear_error();
+      int rc = SSL_write_ex(ssl_, data.data() + done, data.size() - done, &n);
+      if (rc == 1) {
+        done += n;
+        continue;
+      }
+      int err = SSL_get_error(ssl_, rc);
+      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+        r = tls_failure(err);
+        break;
+      }
+      r = co_await wait_for(err == SSL_ERROR_WANT_WRITE ? Want::write : Want::read, deadline, write_timer_, closed_);
+      if (!r.ok()) break;
+    }
+    if (r.ok()) r.bytes = done;
+  }
   // A write is never "interrupted": only reads wait for the peer indefinitely.
-  if (r.status == IoStatus::interrupted) r.status = IoStatus::timeout;
+  if (r.status == IoStatus::interrupted) r.status = IoStatus::eof;  // closed under us
   co_return r;
+}
+
+net::awaitable<IoResult> Connection::handshake(Duration timeout) {
+  auto deadline = deadline_after(timeout);
+  for (;;) {
+    ERR_clear_error();
+    int rc = SSL_do_handshake(ssl_);
+    if (rc == 1) break;
+    int err = SSL_get_error(ssl_, rc);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+      auto r = tls_failure(err);
+      if (r.status == IoStatus::eof) r.tls_error.clear();
+      co_return r;
+    }
+    auto r = co_await wait_for(err == SSL_ERROR_WANT_READ ? Want::read : Want::write, deadline, write_timer_, closed_);
+    if (!r.ok()) {
+      if (r.status == IoStatus::interrupted) r.status = IoStatus::timeout;
+      co_return r;
+    }
+  }
+  tls_active_ = true;
+  co_return IoResult{};
 }
 
 net::awaitable<IoResult> Connection::handshake_server(Duration timeout) {
-  IoResult r = co_await bounded(with_size(tls_.async_handshake(ssl::stream_base::server, kAwait)),
-                                write_timer_, timeout, closed_);
-  if (r.status == IoStatus::interrupted) r.status = IoStatus::timeout;
-  if (r.ok()) tls_active_ = true;
-  co_return r;
+  if (closed_) co_return IoResult{IoStatus::eof};
+  error_code ec;
+  socket_.non_blocking(true, ec);
+  ssl_ = SSL_new(ctx_.native_handle());
+  if (!ssl_ || ec || SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle())) != 1)
+    co_return IoResult{IoStatus::error, 0, ec, "cannot set up TLS"};
+  SSL_set_accept_state(ssl_);
+  co_return co_await handshake(timeout);
 }
 
 net::awaitable<IoResult> Connection::handshake_client(const std::string& verify_host, Duration timeout) {
+  if (closed_) co_return IoResult{IoStatus::eof};
   error_code ec;
-  auto addr = net::ip::make_address(verify_host, ec);
-  // SNI carries host names only (RFC 6066), never IP literals.
-  if (ec) SSL_set_tlsext_host_name(tls_.native_handle(), verify_host.c_str());
-  (void)addr;
-  tls_.set_verify_mode(ssl::verify_peer);
-  tls_.set_verify_callback(ssl::host_name_verification(verify_host));
-  IoResult r = co_await bounded(with_size(tls_.async_handshake(ssl::stream_base::client, kAwait)),
-                                write_timer_, timeout, closed_);
-  if (r.status == IoStatus::interrupted) r.status = IoStatus::timeout;
-  if (r.ok()) tls_active_ = true;
-  co_return r;
+  socket_.non_blocking(true, ec);
+  ssl_ = SSL_new(ctx_.native_handle());
+  if (!ssl_ || ec || SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle())) != 1)
+    co_return IoResult{IoStatus::error, 0, ec, "cannot set up TLS"};
+  error_code not_ip;
+  net::ip::make_address(verify_host, not_ip);
+  if (not_ip) {
+    // SNI carries host names only (RFC 6066), never IP literals.
+    SSL_set_tlsext_host_name(ssl_, verify_host.c_str());
+    SSL_set1_host(ssl_, verify_host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), verify_host.c_str());
+  }
+  SSL_set_verify(ssl_, SSL_VERIFY_PEER, nullptr);
+  SSL_set_connect_state(ssl_);
+  co_return co_await handshake(timeout);
 }
 
 net::awaitable<void> Connection::close(Duration timeout) {
   if (closed_) co_return;
   if (tls_active_) {
-    // close_notify, bounded: a peer that never answers must not hold us.
-    co_await bounded(with_size(tls_.async_shutdown(kAwait)), write_timer_, timeout, closed_);
+    // close_notify, bounded; we do not wait for the peer's own.
+    auto deadline = deadline_after(timeout);
+    for (int i = 0; i < 4; ++i) {
+      ERR_clear_error();
+      int rc = SSL_shutdown(ssl_);
+      if (rc >= 0) break;
+      int err = SSL_get_error(ssl_, rc);
+      if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) break;
+      auto r = co_await wait_for(err == SSL_ERROR_WANT_WRITE ? Want::write : Want::read, deadline, write_timer_,
+                                 closed_);
+      if (!r.ok()) break;
+    }
+    ERR_clear_error();
   }
   close_now();
 }
@@ -133,16 +266,10 @@ void Connection::close_now() {
   if (closed_) return;
   closed_ = true;
   error_code ignored;
-  socket().shutdown(tcp::socket::shutdown_both, ignored);
-  socket().close(ignored);
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
   read_timer_.cancel();
   write_timer_.cancel();
-}
-
-void Connection::shutdown_send() {
-  if (closed_ || tls_active_) return;
-  error_code ignored;
-  socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void Connection::interrupt() {

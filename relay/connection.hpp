@@ -1,6 +1,12 @@
 // One TCP connection that may be upgraded to TLS (STARTTLS) or start in TLS,
 // with every operation bounded by a timeout. Expected failures (EOF, reset,
 // timeout, TLS errors) come back as values; nothing here throws for I/O.
+//
+// TLS runs OpenSSL directly on the non-blocking socket (SSL_set_fd) rather
+// than through asio::ssl::stream: that stream keeps ~68 KiB of buffers per
+// connection for its life, while an OpenSSL connection with
+// SSL_MODE_RELEASE_BUFFERS holds a few KiB when idle. Long IMAP sessions are
+// mostly idle, so this is most of a session's memory.
 #pragma once
 
 #include "relay/asio.hpp"
@@ -9,6 +15,8 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+
+struct ssl_st;
 
 namespace xr::relay {
 
@@ -19,6 +27,7 @@ struct IoResult {
   IoStatus status = IoStatus::ok;
   std::size_t bytes = 0;
   boost::system::error_code ec;
+  std::string tls_error;  // OpenSSL's reason for a TLS failure
   bool ok() const { return status == IoStatus::ok; }
   std::string describe() const;  // "timeout", "eof", "error: Connection reset by peer"
 };
@@ -28,31 +37,43 @@ class Connection {
   using Duration = std::chrono::steady_clock::duration;
 
   Connection(tcp::socket socket, ssl::context& ctx);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
-  tcp::socket& socket() { return tls_.next_layer(); }
+  tcp::socket& socket() { return socket_; }
   bool tls_active() const { return tls_active_; }
   std::string tls_description() const;  // "TLSv1.3 TLS_AES_256_GCM_SHA384"
 
   net::awaitable<IoResult> read_some(net::mutable_buffer buf, Duration timeout);
   net::awaitable<IoResult> write_all(std::string_view data, Duration timeout);
-  // Server or client handshake. For clients, `sni_host` sets SNI (skipped for
-  // IP literals) and the name the certificate must match.
+  // Completes when read_some would return data (or EOF/error) without
+  // waiting; lets an idle reader hold no buffer.
+  net::awaitable<IoResult> wait_readable(Duration timeout);
+  // Server or client handshake. For clients, `verify_host` sets SNI (skipped
+  // for IP literals) and the name the certificate must match.
   net::awaitable<IoResult> handshake_server(Duration timeout);
   net::awaitable<IoResult> handshake_client(const std::string& verify_host, Duration timeout);
   // TLS close_notify (bounded) then TCP close. Safe to call twice.
   net::awaitable<void> close(Duration timeout);
   void close_now();
-  // No more bytes from us (TCP half-close); plain connections only.
-  void shutdown_send();
 
-  // Wakes a pending read_some with IoStatus::interrupted (shutdown, or the
-  // splice re-arming its deadline). Only a read waits for the peer
+  // Wakes a pending read_some/wait_readable with IoStatus::interrupted
+  // (shutdown, or the splice ending). One-shot. Only reads wait for the peer
   // indefinitely; writes and handshakes finish normally.
   void interrupt();
   bool interrupted() const { return interrupted_; }
 
  private:
-  ssl::stream<tcp::socket> tls_;
+  enum class Want { read, write };
+  net::awaitable<IoResult> wait_for(Want want, std::chrono::steady_clock::time_point deadline,
+                                    net::steady_timer& timer, const bool& interrupted);
+  net::awaitable<IoResult> handshake(Duration timeout);
+  IoResult tls_failure(int ssl_error);
+
+  tcp::socket socket_;
+  ssl::context& ctx_;
+  ssl_st* ssl_ = nullptr;
   // Reads and writes have their own timers so one read and one write may be
   // in flight together (the splice does that); handshakes and close use the
   // write timer.

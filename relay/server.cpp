@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
+#include <csignal>
 #include <thread>
 
 namespace xr::relay {
@@ -277,6 +278,9 @@ class Server {
 }  // namespace
 
 int run_server(conf::Config config, const ServerOptions& options, Logger& log) {
+  // OpenSSL writes to sockets with plain send(): a peer that vanished must
+  // give EPIPE, not kill the relay.
+  std::signal(SIGPIPE, SIG_IGN);
   std::shared_ptr<const ConfigSnapshot> snap;
   try {
     snap = ConfigSnapshot::build(std::move(config));
