@@ -43,28 +43,40 @@ net::awaitable<void> Splice::pump(Connection& from, Connection& to, bool from_cl
       other.interrupt();  // wake the other pump's read
     }
   };
-  // The buffer exists only while bytes are in flight... the read needs it,
-  // so it is held for the pump's life; kept small (see kChunk).
-  auto buf = std::make_unique<char[]>(kChunk);
+  // After a read or a wait: true when the pump must stop, false to go on;
+  // `retry` is set when the pump should re-arm (timeout/interrupt).
+  auto settle = [&](const IoResult& r, bool& retry) {
+    retry = false;
+    if (done_) return true;
+    if (r.status == IoStatus::timeout || r.status == IoStatus::interrupted) {
+      if (stopping_) {
+        finish("shutdown");
+        return true;
+      }
+      retry = true;  // the deadline moved (the other direction was active)
+      return false;
+    }
+    if (!r.ok()) {
+      finish(r.status == IoStatus::eof ? std::string(side) + "_closed" : std::string(side) + "_" + r.describe());
+      return true;
+    }
+    return false;
+  };
+  bool retry = false;
   while (!done_) {
     auto left = remaining();
     if (left <= std::chrono::steady_clock::duration::zero()) {
       finish("idle");
       break;
     }
+    // Wait without a buffer: most spliced sessions are idle most of the
+    // time (IMAP IDLE), and this keeps them at a few KiB each.
+    if (settle(co_await from.wait_readable(left), retry)) break;
+    if (retry) continue;
+    auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
     auto r = co_await from.read_some(net::buffer(buf.get(), kChunk), left);
-    if (done_) break;
-    if (r.status == IoStatus::timeout || r.status == IoStatus::interrupted) {
-      if (stopping_) {
-        finish("shutdown");
-        break;
-      }
-      continue;  // the deadline moved (the other direction was active): re-arm
-    }
-    if (!r.ok()) {
-      finish(r.status == IoStatus::eof ? std::string(side) + "_closed" : std::string(side) + "_" + r.describe());
-      break;
-    }
+    if (settle(r, retry)) break;
+    if (retry) continue;  // readable, but no application data yet (e.g. a TLS ticket)
     last_activity_ = std::chrono::steady_clock::now();
     auto w = co_await to.write_all(std::string_view(buf.get(), r.bytes), kWriteTimeout);
     if (!w.ok()) {
