@@ -1,5 +1,7 @@
 #include "relay/connection.hpp"
 
+#include "relay/tls_resumption.hpp"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -75,6 +77,8 @@ std::string Connection::tls_description() const {
   if (!tls_active_) return "none";
   return std::string(SSL_get_version(ssl_)) + " " + SSL_get_cipher_name(ssl_);
 }
+
+bool Connection::tls_resumed() const { return tls_active_ && SSL_session_reused(ssl_) == 1; }
 
 IoResult Connection::tls_failure(int ssl_error) {
   IoResult r;
@@ -238,6 +242,7 @@ net::awaitable<IoResult> Connection::handshake_client(const std::string& verify_
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), verify_host.c_str());
   }
   SSL_set_verify(ssl_, SSL_VERIFY_PEER, nullptr);
+  prepare_client_resumption(ssl_, verify_host + ":" + std::to_string(socket_.remote_endpoint(ec).port()));
   SSL_set_connect_state(ssl_);
   co_return co_await handshake(timeout);
 }

@@ -44,6 +44,7 @@ class Connection {
   tcp::socket& socket() { return socket_; }
   bool tls_active() const { return tls_active_; }
   std::string tls_description() const;  // "TLSv1.3 TLS_AES_256_GCM_SHA384"
+  bool tls_resumed() const;             // the handshake resumed an earlier session
 
   net::awaitable<IoResult> read_some(net::mutable_buffer buf, Duration timeout);
   net::awaitable<IoResult> write_all(std::string_view data, Duration timeout);

@@ -256,6 +256,7 @@ class SmtpSession {
     auto login = co_await upstream_->open(std::string(token.token.value.reveal()));
     if (login.status == UpstreamLogin::Status::ok) {
       log(LogLevel::info, "upstream_ok", {{"upstream", upstream_->peer()}, {"mailbox", grant_->mailbox},
+                                          {"tls_resumed", upstream_->tls_resumed() ? "yes" : "no"},
                                           {"ms", ms_since(t0)}});
       co_return std::nullopt;
     }

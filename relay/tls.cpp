@@ -1,5 +1,7 @@
 #include "relay/tls.hpp"
 
+#include "relay/tls_resumption.hpp"
+
 #include <openssl/ssl.h>
 
 #include <stdexcept>
@@ -42,6 +44,7 @@ std::shared_ptr<ssl::context> make_client_tls(const std::optional<std::string>& 
     if (ec) throw std::runtime_error("cannot load CA file " + *ca_file + ": " + ec.message());
   }
   ctx->set_verify_mode(ssl::verify_peer);
+  enable_client_resumption(ctx->native_handle());
   return ctx;
 }
 

@@ -55,6 +55,7 @@ class UpstreamSmtp {
   const smtp::Capabilities& capabilities() const { return client_.capabilities(); }
   std::string peer() const;  // "host:port"
   std::uint64_t bytes_sent() const { return bytes_sent_; }
+  bool tls_resumed() const { return conn_.tls_resumed(); }
 
  private:
   net::awaitable<bool> flush();

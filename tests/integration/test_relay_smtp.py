@@ -377,3 +377,13 @@ def test_hash_password_output_is_a_yescrypt_hash(relay_bin):
     assert out.returncode == 0
     assert out.stdout.strip().splitlines()[-1].startswith("$y$")
     assert "s3cret" not in out.stdout + out.stderr
+
+
+def test_upstream_tls_is_resumed_for_the_next_session(standin, relay):
+    r = relay()
+    for i in range(2):
+        assert send(r, "starttls", make_message(size=500, seed=f"resume{i}"), ca=standin.ca)[0] == 250
+    ok = [line for line in r.log_text().splitlines() if "event=upstream_ok" in line]
+    assert len(ok) == 2
+    assert "tls_resumed=no" in ok[0]
+    assert "tls_resumed=yes" in ok[1]
