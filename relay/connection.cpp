@@ -214,24 +214,25 @@ net::awaitable<IoResult> Connection::handshake(Duration timeout) {
   co_return IoResult{};
 }
 
-net::awaitable<IoResult> Connection::handshake_server(Duration timeout) {
-  if (closed_) co_return IoResult{IoStatus::eof};
+std::optional<IoResult> Connection::attach_tls() {
   error_code ec;
   socket_.non_blocking(true, ec);
   ssl_ = SSL_new(ctx_.native_handle());
   if (!ssl_ || ec || SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle())) != 1)
-    co_return IoResult{IoStatus::error, 0, ec, "cannot set up TLS"};
+    return IoResult{IoStatus::error, 0, ec, "cannot set up TLS"};
+  return std::nullopt;
+}
+
+net::awaitable<IoResult> Connection::handshake_server(Duration timeout) {
+  if (closed_) co_return IoResult{IoStatus::eof};
+  if (auto failed = attach_tls()) co_return *failed;
   SSL_set_accept_state(ssl_);
   co_return co_await handshake(timeout);
 }
 
 net::awaitable<IoResult> Connection::handshake_client(const std::string& verify_host, Duration timeout) {
   if (closed_) co_return IoResult{IoStatus::eof};
-  error_code ec;
-  socket_.non_blocking(true, ec);
-  ssl_ = SSL_new(ctx_.native_handle());
-  if (!ssl_ || ec || SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle())) != 1)
-    co_return IoResult{IoStatus::error, 0, ec, "cannot set up TLS"};
+  if (auto failed = attach_tls()) co_return *failed;
   error_code not_ip;
   net::ip::make_address(verify_host, not_ip);
   if (not_ip) {
@@ -242,6 +243,7 @@ net::awaitable<IoResult> Connection::handshake_client(const std::string& verify_
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), verify_host.c_str());
   }
   SSL_set_verify(ssl_, SSL_VERIFY_PEER, nullptr);
+  error_code ec;
   prepare_client_resumption(ssl_, verify_host + ":" + std::to_string(socket_.remote_endpoint(ec).port()));
   SSL_set_connect_state(ssl_);
   co_return co_await handshake(timeout);

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -71,6 +72,7 @@ class Connection {
                                     net::steady_timer& timer, const bool& interrupted);
   net::awaitable<IoResult> handshake(Duration timeout);
   IoResult tls_failure(int ssl_error);
+  std::optional<IoResult> attach_tls();  // a new SSL on the non-blocking socket
 
   tcp::socket socket_;
   ssl::context& ctx_;

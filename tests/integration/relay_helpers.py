@@ -57,6 +57,11 @@ class RawSmtp:
             if len(line) < 4 or line[3:4] != b"-":
                 return b"".join(lines)
 
+    def cmd(self, line):
+        """Sends one command line (CRLF added) and returns its reply."""
+        self.send(line + b"\r\n")
+        return self.read_reply()
+
     def start_tls(self, ca):
         assert self.buf == b"", "bytes after the 220 to STARTTLS"
         self.sock = tls_context(ca).wrap_socket(self.sock, server_hostname="localhost")

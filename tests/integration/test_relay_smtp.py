@@ -353,11 +353,8 @@ def test_starttls_discards_pipelined_commands(standin, relay):
         conn.send(b"STARTTLS\r\nNOOP injected\r\n")
         assert conn.read_reply().startswith(b"220")
         conn.start_tls(standin.ca)
-        conn.send(b"EHLO x\r\n")
-        reply = conn.read_reply()
-        assert reply.startswith(b"250-")
-        conn.send(b"QUIT\r\n")
-        assert conn.read_reply().startswith(b"221")
+        assert conn.cmd(b"EHLO x").startswith(b"250-")
+        assert conn.cmd(b"QUIT").startswith(b"221")
 
 
 def test_check_config_reports_line_numbers(tmp_path, relay_bin):

@@ -50,18 +50,18 @@ const std::string kClient = "8a1b2c3d-0000-4000-8000-000000000002";
 }  // namespace
 
 TEST_CASE("a PS256 assertion with x5t#S256 and the claims Entra ID checks") {
-  test::TempDir dir;
-  EVP_PKEY* key = test::make_key("RSA");
-  test::write_key(key, dir.file("app.key"));
-  test::write_self_signed(key, dir.file("app.crt"));
+  xr::auth::test::TempDir dir;
+  EVP_PKEY* key = xr::auth::test::make_key("RSA");
+  xr::auth::test::write_key(key, dir.abs("app.key"));
+  xr::auth::test::write_self_signed(key, dir.abs("app.crt"));
   auto now = std::chrono::system_clock::now();
   auto t = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
 
-  auto jwt = make_client_assertion({dir.file("app.crt"), dir.file("app.key")}, kClient, kAud, now);
+  auto jwt = make_client_assertion({dir.abs("app.crt"), dir.abs("app.key")}, kClient, kAud, now);
   Parts p = split(jwt.reveal());
   CHECK(str(p.header.at("alg")) == "PS256");
   CHECK(str(p.header.at("typ")) == "JWT");
-  CHECK(str(p.header.at("x5t#S256")) == certificate_thumbprint_s256(dir.file("app.crt")));
+  CHECK(str(p.header.at("x5t#S256")) == certificate_thumbprint_s256(dir.abs("app.crt")));
   CHECK(str(p.claims.at("aud")) == kAud);
   CHECK(str(p.claims.at("iss")) == kClient);
   CHECK(str(p.claims.at("sub")) == kClient);
@@ -71,35 +71,35 @@ TEST_CASE("a PS256 assertion with x5t#S256 and the claims Entra ID checks") {
   CHECK(verify_ps256(key, p));
 
   // A fresh jti every time: Entra ID rejects replayed assertions.
-  auto again = split(make_client_assertion({dir.file("app.crt"), dir.file("app.key")}, kClient, kAud, now).reveal());
+  auto again = split(make_client_assertion({dir.abs("app.crt"), dir.abs("app.key")}, kClient, kAud, now).reveal());
   CHECK(str(again.claims.at("jti")) != str(p.claims.at("jti")));
   EVP_PKEY_free(key);
 }
 
 TEST_CASE("the thumbprint is base64url of SHA-256 over the DER certificate") {
-  test::TempDir dir;
-  EVP_PKEY* key = test::make_key("RSA");
-  test::write_self_signed(key, dir.file("app.crt"));
-  auto tp = certificate_thumbprint_s256(dir.file("app.crt"));
+  xr::auth::test::TempDir dir;
+  EVP_PKEY* key = xr::auth::test::make_key("RSA");
+  xr::auth::test::write_self_signed(key, dir.abs("app.crt"));
+  auto tp = certificate_thumbprint_s256(dir.abs("app.crt"));
   CHECK(tp.size() == 43);  // 32 bytes, unpadded
   CHECK(tp.find_first_of("+/=") == std::string::npos);
   EVP_PKEY_free(key);
 }
 
 TEST_CASE("unusable credential files are refused with the path named") {
-  test::TempDir dir;
-  EVP_PKEY* rsa = test::make_key("RSA");
-  EVP_PKEY* other = test::make_key("RSA");
-  EVP_PKEY* ec = test::make_key("EC");
-  test::write_key(rsa, dir.file("app.key"));
-  test::write_self_signed(rsa, dir.file("app.crt"));
-  test::write_key(other, dir.file("other.key"));
-  test::write_key(ec, dir.file("ec.key"));
-  test::write_self_signed(ec, dir.file("ec.crt"));
+  xr::auth::test::TempDir dir;
+  EVP_PKEY* rsa = xr::auth::test::make_key("RSA");
+  EVP_PKEY* other = xr::auth::test::make_key("RSA");
+  EVP_PKEY* ec = xr::auth::test::make_key("EC");
+  xr::auth::test::write_key(rsa, dir.abs("app.key"));
+  xr::auth::test::write_self_signed(rsa, dir.abs("app.crt"));
+  xr::auth::test::write_key(other, dir.abs("other.key"));
+  xr::auth::test::write_key(ec, dir.abs("ec.key"));
+  xr::auth::test::write_self_signed(ec, dir.abs("ec.crt"));
   auto now = std::chrono::system_clock::now();
   auto message = [&](const std::string& crt, const std::string& key) {
     try {
-      make_client_assertion({dir.file(crt), dir.file(key)}, kClient, kAud, now);
+      make_client_assertion({dir.abs(crt), dir.abs(key)}, kClient, kAud, now);
     } catch (const std::runtime_error& e) {
       return std::string(e.what());
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "conf/config.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -22,34 +23,7 @@ inline const std::string kHash = "$y$j9T$GU15flNw9WimW3d3kPPrI1$BSC.Vt3lI7R5hAfa
 // The value of secrets/contoso.secret in a Fixture; must never show up in errors.
 inline const std::string kSecret = "Sup3r~Secret.Value_42";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "xr-conf-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::string abs(const std::string& rel) const { return (path_ / rel).lexically_normal().string(); }
-
-  // Writes `content` to `rel` (creating directories); returns the absolute path.
-  std::string write(const std::string& rel, const std::string& content) const {
-    auto p = path_ / rel;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << content;
-    return p.string();
-  }
-
- private:
-  std::filesystem::path path_;
-};
+using xr::test::TempDir;
 
 // A directory with the files the test configs name: secrets/contoso.secret,
 // tls/relay.crt and tls/relay.key. Configs are loaded as <dir>/relay.yaml.
