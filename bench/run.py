@@ -1,0 +1,222 @@
+#!/usr/bin/python3
+"""Benchmark orchestration (see run.sh): token stand-in + sink + relay, then
+scenarios; the relay's CPU time and RSS come from /proc. Everything on
+127.0.0.1; everything started here is stopped here."""
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+PY = "/usr/bin/python3"
+TENANT_ID = "5f3c1a2b-0000-4000-8000-000000000001"
+CLIENT_ID = "8a1b2c3d-0000-4000-8000-000000000002"
+PASSWORD = "bench-password"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(cond, what, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return
+        time.sleep(0.05)
+    sys.exit(f"timed out waiting for {what}")
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def rss_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Stand:
+    def __init__(self, relay_bin):
+        self.dir = tempfile.mkdtemp(prefix="xr-bench-")
+        self.procs = []
+        secret = os.urandom(24).hex()
+        with open(os.path.join(self.dir, "contoso.secret"), "w") as f:
+            f.write(secret + "\n")
+        os.chmod(os.path.join(self.dir, "contoso.secret"), 0o600)
+        apps = {"tenants": {TENANT_ID: {"apps": {CLIENT_ID: {
+            "secret": secret, "roles": ["SMTP.SendAsApp", "IMAP.AccessAsApp", "POP.AccessAsApp"],
+            "mailboxes": {"bench@contoso.com": {"send_as": ["*@contoso.com"]}}}}}}}
+        with open(os.path.join(self.dir, "apps.json"), "w") as f:
+            json.dump(apps, f)
+        self.start([PY, os.path.join(REPO, "tests/standin/standin.py"), "--dir", self.dir,
+                    "--config", os.path.join(self.dir, "apps.json")], "standin.log", stdin=subprocess.PIPE)
+        ports_file = os.path.join(self.dir, "ports.json")
+        wait_for(lambda: os.path.exists(ports_file) and os.path.getsize(ports_file) > 0, "the stand-in")
+        self.ports = json.load(open(ports_file))
+        self.ca = os.path.join(self.dir, "ca.crt")
+        sink_port_file = os.path.join(self.dir, "sink.port")
+        self.start([PY, os.path.join(HERE, "sink.py"), "--cert", os.path.join(self.dir, "server.crt"),
+                    "--key", os.path.join(self.dir, "server.key"), "--port-file", sink_port_file], "sink.log")
+        wait_for(lambda: os.path.exists(sink_port_file) and os.path.getsize(sink_port_file) > 0, "the sink")
+        self.sink_port = int(open(sink_port_file).read())
+        pw_hash = subprocess.run([relay_bin, "hash-password"], input=PASSWORD + "\n", capture_output=True,
+                                 text=True, check=True).stdout.strip().splitlines()[-1]
+        # A second STARTTLS listener with an ECDSA P-256 certificate: the
+        # listener's key type dominates the device-side handshake cost.
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-days", "2", "-keyout", os.path.join(self.dir, "ec.key"),
+                        "-out", os.path.join(self.dir, "ec.crt")], check=True, capture_output=True)
+        self.ec_ca = os.path.join(self.dir, "ec.crt")
+        self.starttls_port, self.plain_port, self.ec_port = free_port(), free_port(), free_port()
+        cfg = f"""server: {{hostname: relay.bench}}
+log: {{level: warn}}
+tenants:
+  contoso:
+    tenant_id: {TENANT_ID}
+    client_id: {CLIENT_ID}
+    client_secret_file: contoso.secret
+    authority: https://127.0.0.1:{self.ports['token']}
+    smtp: {{host: 127.0.0.1, port: {self.sink_port}, tls: starttls, max_connections_per_mailbox: 1000}}
+    ca_file: ca.crt
+listeners:
+  - {{protocol: smtp, listen: "127.0.0.1:{self.starttls_port}", tls: starttls, cert_file: server.crt, key_file: server.key}}
+  - {{protocol: smtp, listen: "127.0.0.1:{self.plain_port}", tls: none, allow_plaintext_auth: true}}
+  - {{protocol: smtp, listen: "127.0.0.1:{self.ec_port}", tls: starttls, cert_file: ec.crt, key_file: ec.key}}
+users:
+  bench01: {{password_hash: "{pw_hash}", tenant: contoso, mailbox: bench@contoso.com, senders: ["*@contoso.com"]}}
+limits: {{max_sessions: 20000}}
+"""
+        with open(os.path.join(self.dir, "relay.yaml"), "w") as f:
+            f.write(cfg)
+        self.relay = self.start([relay_bin, "run", "--config", os.path.join(self.dir, "relay.yaml")], "relay.log")
+        wait_for(lambda: port_open(self.plain_port), "the relay")
+
+    def start(self, argv, log, stdin=subprocess.DEVNULL):
+        p = subprocess.Popen(argv, stdout=open(os.path.join(self.dir, log), "w"), stderr=subprocess.STDOUT,
+                             stdin=stdin, cwd=self.dir)
+        self.procs.append(p)
+        return p
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+LISTENERS = {"starttls": ("starttls_port", "starttls", "ca"), "none": ("plain_port", "none", "ca"),
+             "starttls-ecdsa": ("ec_port", "starttls", "ec_ca")}
+
+
+def loadgen(stand, kind, sessions, concurrency, size, messages=1):
+    port_attr, tls, ca_attr = LISTENERS[kind]
+    port, ca = getattr(stand, port_attr), getattr(stand, ca_attr)
+    cpu0 = cpu_seconds(stand.relay.pid)
+    out = subprocess.run([PY, os.path.join(HERE, "loadgen.py"), "--port", str(port), "--tls", tls, "--ca", ca,
+                          "--password", PASSWORD, "--sessions", str(sessions), "--concurrency", str(concurrency),
+                          "--size", str(size), "--messages", str(messages)],
+                         capture_output=True, text=True, check=True)
+    cpu = cpu_seconds(stand.relay.pid) - cpu0
+    r = json.loads(out.stdout)
+    if r["errors"]:
+        # A benchmark with failed sessions measures something else: stop.
+        sys.exit(f"{r['errors']} sessions failed, e.g. {r['first_errors']}")
+    r["relay_cpu_s"] = cpu
+    return r
+
+
+def idle(stand, count, tls="none"):
+    port = stand.starttls_port if tls == "starttls" else stand.plain_port
+    rss0 = rss_kib(stand.relay.pid)
+    p = subprocess.Popen([PY, os.path.join(HERE, "idle.py"), "--port", str(port), "--tls", tls, "--ca", stand.ca,
+                          "--password", PASSWORD, "--count", str(count)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    if not line.startswith("ready"):
+        p.kill()
+        sys.exit("idle sessions did not come up")
+    time.sleep(1)
+    rss1 = rss_kib(stand.relay.pid)
+    p.stdin.close()
+    p.wait(60)
+    return (rss1 - rss0) / count
+
+
+def summary(values, unit, digits=2):
+    med = statistics.median(values)
+    return f"{med:.{digits}f} {unit} (range {min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--relay", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="smaller scenarios (a smoke test of the bench itself)")
+    args = ap.parse_args()
+    n_short = 300 if args.quick else 2000
+    n_idle = 200 if args.quick else 1000
+    n_big = 4 if args.quick else 20
+    stand = Stand(os.path.abspath(args.relay))
+    rows = []
+    try:
+        loadgen(stand, "starttls", 100, 10, 10_000)  # warm-up: token, login cache, TLS resumption
+        for tls in ("starttls", "starttls-ecdsa", "none"):
+            rates, cpus, p99 = [], [], []
+            for _ in range(args.runs):
+                r = loadgen(stand, tls, n_short, 25, 10_000)
+                rates.append(r["sessions_per_s"])
+                cpus.append(r["relay_cpu_s"] * 1000 / n_short)
+                p99.append(r["p99_ms"])
+            listener = {"starttls": "STARTTLS (RSA-2048 certificate)", "starttls-ecdsa": "STARTTLS (ECDSA P-256 certificate)",
+                        "none": "plaintext"}[tls]
+            rows.append((f"short sessions, device {listener}, 10 KB, {n_short} sessions, concurrency 50",
+                         f"{summary(rates, 'sessions/s', 0)}; relay CPU {summary(cpus, 'ms/session')}; "
+                         f"p99 message latency {summary(p99, 'ms', 1)}"))
+        mbps, cpu_mb = [], []
+        for _ in range(args.runs):
+            r = loadgen(stand, "starttls", n_big // 4, 2, 5_000_000, messages=4)
+            mbps.append(r["mb_per_s"])
+            cpu_mb.append(r["relay_cpu_s"] * 1000 / (r["messages"] * 5))
+        rows.append((f"5 MB messages, STARTTLS both sides, {n_big} messages, concurrency 4",
+                     f"{summary(mbps, 'MB/s', 1)}; relay CPU {summary(cpu_mb, 'ms/MB')}"))
+        per = [idle(stand, n_idle) for _ in range(args.runs)]
+        rows.append((f"{n_idle} idle SMTP sessions (logged in, upstream TLS open)",
+                     f"relay RSS {summary(per, 'KiB/session', 1)}"))
+    finally:
+        stand.stop()
+    print(f"machine: {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}, runs: {args.runs}")
+    for name, value in rows:
+        print(f"- {name}: {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""A fast Office 365 look-alike for benchmarks: SMTP with STARTTLS and AUTH
+XOAUTH2 (any bearer accepted), messages counted and discarded. It checks
+nothing, so the relay and not the peer is what a benchmark measures.
+127.0.0.1 only. Writes its port to --port-file once listening."""
+import argparse
+import asyncio
+import ssl
+
+EHLO_PLAIN = b"250-sink\r\n250-STARTTLS\r\n250-SIZE 36700160\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n"
+EHLO_TLS = (b"250-sink\r\n250-AUTH XOAUTH2\r\n250-SIZE 36700160\r\n250-8BITMIME\r\n250-PIPELINING\r\n"
+            b"250-CHUNKING\r\n250 ENHANCEDSTATUSCODES\r\n")
+
+
+class Counters:
+    sessions = 0
+    messages = 0
+    bytes = 0
+
+
+async def session(reader, writer, tls_ctx):
+    Counters.sessions += 1
+    tls = False
+
+    async def reply(data):
+        writer.write(data)
+        await writer.drain()
+
+    try:
+        await reply(b"220 sink ready\r\n")
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                await reply(EHLO_TLS if tls else EHLO_PLAIN)
+            elif verb == b"STAR":
+                await reply(b"220 2.0.0 Ready to start TLS\r\n")
+                await writer.start_tls(tls_ctx)
+                tls = True
+            elif verb == b"AUTH":
+                if line.strip().upper() == b"AUTH XOAUTH2":
+                    await reply(b"334 \r\n")
+                    await reader.readline()
+                await reply(b"235 2.7.0 Authentication successful\r\n")
+            elif verb in (b"MAIL", b"RCPT", b"RSET", b"NOOP"):
+                await reply(b"250 2.0.0 OK\r\n")
+            elif verb == b"DATA":
+                await reply(b"354 Start mail input\r\n")
+                while True:
+                    chunk = await reader.readline()
+                    if not chunk or chunk == b".\r\n":
+                        break
+                    Counters.bytes += len(chunk)
+                Counters.messages += 1
+                await reply(b"250 2.0.0 OK queued\r\n")
+            elif verb == b"BDAT":
+                parts = line.split()
+                size = int(parts[1])
+                await reader.readexactly(size)
+                Counters.bytes += size
+                if len(parts) > 2:
+                    Counters.messages += 1
+                    await reply(b"250 2.0.0 OK queued\r\n")
+                else:
+                    await reply(b"250 2.0.0 chunk\r\n")
+            elif verb == b"QUIT":
+                await reply(b"221 2.0.0 Bye\r\n")
+                return
+            else:
+                await reply(b"500 5.5.1 Unknown\r\n")
+    except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+        pass
+    finally:
+        writer.close()
+
+
+async def main(args):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    server = await asyncio.start_server(lambda r, w: session(r, w, ctx), "127.0.0.1", 0, backlog=4096,
+                                        limit=1 << 20)
+    port = server.sockets[0].getsockname()[1]
+    with open(args.port_file, "w") as f:
+        f.write(str(port))
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--port-file", required=True)
+    asyncio.run(main(p.parse_args()))
