@@ -11,12 +11,19 @@ namespace xr::auth {
 namespace {
 
 // A real yescrypt hash of a random password, made once: checking an unknown
-// user against it costs what checking a known user costs.
+// user against it costs what checking a known user costs. The random bytes
+// are hex-encoded: crypt(3) refuses a password with a NUL byte in it.
 const std::string& dummy_hash() {
   static const std::string hash = [] {
     unsigned char random[24];
     RAND_bytes(random, sizeof random);
-    return hash_password(std::string_view(reinterpret_cast<char*>(random), sizeof random));
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string password;
+    for (unsigned char b : random) {
+      password += digits[b >> 4];
+      password += digits[b & 0xf];
+    }
+    return hash_password(password);
   }();
   return hash;
 }

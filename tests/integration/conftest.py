@@ -397,5 +397,8 @@ def relay(standin, relay_bin, tmp_path_factory):
         leaked = r.leaks()
         if leaked:
             problems.append(f"{r.log_path}: the relay log contains " + ", ".join(leaked))
+        # A session that ended in an exception is a bug whatever the test saw.
+        if "session_crashed" in r.log_text():
+            problems.append(f"{r.log_path}: a session crashed:\n" + r.redacted_tail())
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
