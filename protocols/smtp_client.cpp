@@ -3,17 +3,13 @@
 
 #include "protocols/base64.hpp"
 #include "protocols/dot_stuffing.hpp"
+#include "protocols/secret.hpp"
 
 #include <algorithm>
 #include <charconv>
 
 namespace xr::smtp {
 namespace {
-
-void wipe(std::string& s) {
-  std::fill(s.begin(), s.end(), '\0');
-  s.clear();
-}
 
 std::string upper(std::string_view s) {
   std::string out(s);
@@ -78,19 +74,6 @@ const char* to_string(ClientFailure f) {
   return "unknown";
 }
 
-std::string xoauth2_initial_response(std::string_view mailbox, std::string_view token) {
-  std::string raw;
-  raw.reserve(mailbox.size() + token.size() + 24);
-  raw += "user=";
-  raw += mailbox;
-  raw += "\x01" "auth=Bearer ";
-  raw += token;
-  raw += "\x01\x01";
-  std::string b64 = base64_encode(raw);
-  wipe(raw);
-  return b64;
-}
-
 struct Client::Impl {
   enum class State {
     greeting,      // waiting for 220
@@ -108,8 +91,8 @@ struct Client::Impl {
 
   explicit Impl(ClientOptions o) : opts(std::move(o)) {}
   ~Impl() {
-    wipe(token);
-    wipe(response);
+    wipe_secret(token);
+    wipe_secret(response);
   }
 
   ClientOptions opts;
@@ -126,8 +109,8 @@ struct Client::Impl {
   ClientEventKind fail(ClientFailure why) {
     failure = why;
     state = State::failed;
-    wipe(token);
-    wipe(response);
+    wipe_secret(token);
+    wipe_secret(response);
     return ClientEventKind::failed;
   }
 
@@ -144,7 +127,7 @@ ClientEventKind Client::Impl::after_ehlo(std::string& out) {
   caps = Capabilities::parse(last);
   if (!caps.auth.contains("XOAUTH2")) return fail(ClientFailure::no_xoauth2);
   response = xoauth2_initial_response(opts.mailbox, token);
-  wipe(token);
+  wipe_secret(token);
   static constexpr std::string_view kAuth = "AUTH XOAUTH2";
   // RFC 4954 4: the initial response goes on the AUTH line only if the line
   // stays within the limit; otherwise the server asks for it with 334.
@@ -153,7 +136,7 @@ ClientEventKind Client::Impl::after_ehlo(std::string& out) {
     out += ' ';
     out += response;
     out += "\r\n";
-    wipe(response);
+    wipe_secret(response);
     state = State::auth_result;
   } else {
     send(out, kAuth);
@@ -180,7 +163,7 @@ ClientEventKind Client::Impl::on_reply(std::string& out) {
     case State::starttls:
       if (last.code != 220) return fail(ClientFailure::protocol_error);
       // Anything after the 220 came before TLS: never trust it.
-      wipe(in);
+      wipe_secret(in);
       state = State::tls_wait;
       return ClientEventKind::start_tls;
     case State::ehlo_tls:
@@ -189,7 +172,7 @@ ClientEventKind Client::Impl::on_reply(std::string& out) {
     case State::auth_continue:
       if (last.code != 334) return fail(ClientFailure::auth_refused);
       send(out, response);
-      wipe(response);
+      wipe_secret(response);
       state = State::auth_result;
       return ClientEventKind::need_input;
     case State::auth_result:
@@ -219,12 +202,12 @@ ClientEventKind Client::Impl::on_reply(std::string& out) {
 }
 
 Client::Client(ClientOptions opts) : impl_(std::make_unique<Impl>(std::move(opts))) {}
-Client::~Client() { wipe(out_); }
+Client::~Client() { wipe_secret(out_); }
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 
 void Client::set_token(std::string token) {
-  wipe(impl_->token);
+  wipe_secret(impl_->token);
   impl_->token = std::move(token);
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "protocols/smtp_reply.hpp"
+#include "protocols/xoauth2.hpp"
 
 #include <cstddef>
 #include <memory>
@@ -54,8 +55,7 @@ enum class ClientFailure {
 };
 const char* to_string(ClientFailure);
 
-// base64("user=" mailbox "\x01auth=Bearer " token "\x01\x01")
-std::string xoauth2_initial_response(std::string_view mailbox, std::string_view token);
+using xr::xoauth2_initial_response;
 
 class Client {
  public:

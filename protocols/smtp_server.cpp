@@ -21,11 +21,6 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-void wipe(std::string& s) {
-  std::fill(s.begin(), s.end(), '\0');
-  s.clear();
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
                                             [](char x, char y) { return ascii_upper(x) == ascii_upper(y); });
@@ -38,7 +33,7 @@ bool istarts_with(std::string_view s, std::string_view prefix) {
 // --- public API -------------------------------------------------------------
 
 Server::Server(ServerOptions opts) : impl_(std::make_unique<Impl>(std::move(opts))) {}
-Server::~Server() { wipe(auth_password_); }
+Server::~Server() { wipe_secret(auth_password_); }
 Server::Server(Server&&) noexcept = default;
 Server& Server::operator=(Server&&) noexcept = default;
 
@@ -90,7 +85,7 @@ EventKind Server::Impl::next(Server& s) {
   s.data_view_ = {};
   if (closed) return EventKind::close;
   if (pending != Pending::none) {
-    wipe(s.auth_password_);
+    wipe_secret(s.auth_password_);
     pending = Pending::none;
     if (!timed_out && !got_eof) {
       // next() while a completion is owed: the shell lost track. Refuse to
@@ -126,7 +121,7 @@ EventKind Server::Impl::next(Server& s) {
     if (took == Take::need_input) return EventKind::need_input;
     if (took == Take::refused) continue;  // an overlong line; the loop top sees a close
     auto handled = handle_line(s, line);
-    wipe(line);  // may have held AUTH data
+    wipe_secret(line);  // may have held AUTH data
     if (handled) return *handled;
   }
 }
@@ -199,7 +194,7 @@ Server::Impl::Take Server::Impl::take_line(Server& s, std::string& line) {
     // +1: the CR of a CRLF may already be here. Beyond that the line is too
     // long whatever follows: refuse now rather than buffer without bound.
     if (in.size() <= opts.max_line_length + 1) return Take::need_input;
-    wipe(in);
+    wipe_secret(in);
     discarding_line = true;
     refuse_long_line(s);
     return Take::refused;
@@ -209,7 +204,7 @@ Server::Impl::Take Server::Impl::take_line(Server& s, std::string& line) {
   in.erase(0, lf + 1);
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.size() > opts.max_line_length) {
-    wipe(line);
+    wipe_secret(line);
     refuse_long_line(s);
     return Take::refused;
   }
@@ -218,7 +213,7 @@ Server::Impl::Take Server::Impl::take_line(Server& s, std::string& line) {
 
 void Server::Impl::refuse_long_line(Server& s) {
   auth_step = AuthStep::none;  // an overlong AUTH response ends the exchange
-  wipe(login_user);
+  wipe_secret(login_user);
   fail(s, "500 5.5.2 Line too long");
 }
 
@@ -314,7 +309,7 @@ Server::Impl::Handled Server::Impl::on_starttls(Server& s, std::string_view args
     reply(s, "220 2.0.0 Ready to start TLS");
     // Whatever was pipelined after STARTTLS came in plaintext and would run
     // as if it came over TLS (CVE-2011-0411): drop it.
-    wipe(in);
+    wipe_secret(in);
     discarding_line = false;
     pending = Pending::tls;
     return EventKind::start_tls;

@@ -1,5 +1,6 @@
 // AUTH PLAIN and AUTH LOGIN on the device side (RFC 4954, RFC 4616).
 #include "protocols/base64.hpp"
+#include "protocols/sasl_plain.hpp"
 #include "protocols/smtp_server_impl.hpp"
 
 namespace xr::smtp {
@@ -70,13 +71,13 @@ Server::Impl::Handled Server::Impl::on_auth_response(Server& s, std::string_view
   const AuthStep step = auth_step;
   auth_step = AuthStep::none;
   if (line == "*") {
-    wipe(login_user);
+    wipe_secret(login_user);
     fail(s, "501 5.0.0 Authentication cancelled");
     return std::nullopt;
   }
   auto decoded = base64_decode(line);
   if (!decoded) {
-    wipe(login_user);
+    wipe_secret(login_user);
     fail(s, "501 5.5.2 Invalid base64 data");
     return std::nullopt;
   }
@@ -99,33 +100,18 @@ Server::Impl::Handled Server::Impl::on_auth_response(Server& s, std::string_view
   return std::nullopt;
 }
 
-// authzid NUL authcid NUL passwd (RFC 4616). We cannot act for another
-// identity, so an authzid is accepted only when it names the login itself.
 Server::Impl::Handled Server::Impl::finish_plain(Server& s, std::string& payload) {
-  const std::size_t first = payload.find('\0');
-  const std::size_t second = first == std::string::npos ? first : payload.find('\0', first + 1);
-  if (second == std::string::npos || payload.find('\0', second + 1) != std::string::npos) {
-    wipe(payload);
+  auto creds = parse_sasl_plain(payload);
+  if (!creds) {
     auth_failed(s, "535 5.7.8 Authentication credentials invalid");
     return std::nullopt;
   }
-  std::string_view view = payload;
-  std::string_view authzid = view.substr(0, first);
-  std::string user(view.substr(first + 1, second - first - 1));
-  std::string password(view.substr(second + 1));
-  const bool acceptable = !user.empty() && (authzid.empty() || authzid == user);
-  wipe(payload);
-  if (!acceptable) {
-    wipe(password);
-    auth_failed(s, "535 5.7.8 Authentication credentials invalid");
-    return std::nullopt;
-  }
-  return begin_authenticate(s, "PLAIN", std::move(user), std::move(password));
+  return begin_authenticate(s, "PLAIN", std::move(creds->user), std::move(creds->password));
 }
 
 Server::Impl::Handled Server::Impl::begin_authenticate(Server& s, std::string_view mech, std::string user,
                                                       std::string password) {
-  wipe(s.auth_password_);
+  wipe_secret(s.auth_password_);
   s.auth_user_ = std::move(user);
   s.auth_password_ = std::move(password);
   s.auth_mech_ = std::string(mech);
@@ -144,7 +130,7 @@ void Server::Impl::auth_failed(Server& s, std::string_view line) {
 void Server::Impl::complete_auth(Server& s, AuthOutcome outcome, std::string_view temporary_text) {
   if (pending != Pending::auth) return;
   pending = Pending::none;
-  wipe(s.auth_password_);
+  wipe_secret(s.auth_password_);
   switch (outcome) {
     case AuthOutcome::ok:
       authenticated = true;

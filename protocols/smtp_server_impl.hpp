@@ -3,6 +3,7 @@
 #pragma once
 
 #include "protocols/dot_stuffing.hpp"
+#include "protocols/secret.hpp"
 #include "protocols/smtp_server.hpp"
 
 #include <optional>
@@ -11,8 +12,6 @@
 
 namespace xr::smtp {
 
-// Overwrites a secret before releasing it, so it does not linger in freed memory.
-void wipe(std::string& s);
 bool iequals(std::string_view a, std::string_view b);
 bool istarts_with(std::string_view s, std::string_view prefix);
 

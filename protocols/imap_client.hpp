@@ -1,0 +1,41 @@
+// The relay's side of the upstream (Office 365) IMAP session, up to the
+// login, sans-IO: greeting, CAPABILITY (unless the greeting carried it),
+// AUTHENTICATE XOAUTH2 with SASL-IR when offered (RFC 4959) or the "+"
+// continuation, the error challenge (answered with an empty line), and the
+// post-login capabilities, from the tagged OK's code or a CAPABILITY command.
+// Implicit TLS: the shell has completed the handshake before feeding bytes.
+#pragma once
+
+#include "protocols/login_client.hpp"
+
+#include <string>
+
+namespace xr::imap {
+
+struct ClientOptions {
+  std::string mailbox;  // XOAUTH2 user=
+};
+
+using ClientEventKind = ClientEvent;
+using ClientFailure = LoginFailure;
+
+class Client : public LoginClient {
+ public:
+  Client(ClientOptions opts, std::string token);
+  ClientEvent next();
+  // Space-separated, as the server sent them; after logged_in, the
+  // post-login set.
+  const std::string& capabilities() const { return caps_; }
+
+ private:
+  enum class State { greeting, capability, authenticate, continuation, auth_result, post_capability };
+  ClientEvent on_line(const std::string& line);
+  ClientEvent on_tagged(std::string_view tag, std::string_view status, std::string_view text);
+  void authenticate();
+  bool has_cap(std::string_view cap) const;
+
+  State state_ = State::greeting;
+  std::string caps_;
+};
+
+}  // namespace xr::imap

@@ -1,0 +1,82 @@
+#include "protocols/login_client.hpp"
+
+#include "protocols/base64.hpp"
+#include "protocols/secret.hpp"
+#include "protocols/xoauth2.hpp"
+
+#include <utility>
+
+namespace xr {
+namespace {
+
+// Server lines before the login are short; 64 KiB leaves room for long
+// capability lists and still bounds memory.
+constexpr std::size_t kMaxServerLine = 64 * 1024;
+
+bool printable(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+}  // namespace
+
+const char* to_string(LoginFailure f) {
+  switch (f) {
+    case LoginFailure::none: return "none";
+    case LoginFailure::greeting_refused: return "greeting_refused";
+    case LoginFailure::no_xoauth2: return "no_xoauth2";
+    case LoginFailure::auth_refused: return "auth_refused";
+    case LoginFailure::protocol_error: return "protocol_error";
+  }
+  return "unknown";
+}
+
+LoginClient::LoginClient(std::string mailbox, std::string token)
+    : in_(kMaxServerLine), mailbox_(std::move(mailbox)), token_(std::move(token)) {}
+
+LoginClient::~LoginClient() {
+  wipe_secret(token_);
+  wipe_secret(out_);
+}
+
+std::string LoginClient::take_output() { return std::exchange(out_, {}); }
+
+void LoginClient::send(std::string_view line) {
+  out_.append(line);
+  out_ += "\r\n";
+}
+
+std::string LoginClient::take_response() {
+  std::string r = xoauth2_initial_response(mailbox_, token_);
+  wipe_secret(token_);
+  return r;
+}
+
+ClientEvent LoginClient::fail(LoginFailure why, std::string_view text) {
+  failure_ = why;
+  failure_text_ = std::string(text);
+  if (!challenge_.empty()) failure_text_ += " (challenge: " + challenge_ + ")";
+  wipe_secret(token_);
+  done_ = true;
+  last_ = ClientEvent::failed;
+  return last_;
+}
+
+LoginClient::Got LoginClient::next_line(std::string& line) {
+  switch (in_.next(line)) {
+    case LineReader::Status::line: return Got::line;
+    case LineReader::Status::too_long: fail(LoginFailure::protocol_error, "server line too long"); return Got::failed;
+    case LineReader::Status::need_more: break;
+  }
+  if (!eof_) return Got::need_input;
+  fail(LoginFailure::protocol_error, "connection closed by the server");
+  return Got::failed;
+}
+
+void LoginClient::note_challenge(std::string_view base64) {
+  auto decoded = base64_decode(base64);
+  challenge_ = decoded && printable(*decoded) ? *decoded : "(not printable)";
+}
+
+}  // namespace xr

@@ -1,0 +1,74 @@
+// What the upstream IMAP and POP3 clients share: they log in to Office 365
+// with SASL XOAUTH2 and stop there; the relay then splices bytes.
+//
+// The shell writes take_output() (it holds the token: wipe it after writing,
+// never log it), reads the server's bytes and feeds them, and asks next()
+// again until logged_in or failed.
+#pragma once
+
+#include "protocols/line_reader.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace xr {
+
+enum class ClientEvent {
+  need_input,  // write take_output(), then feed() the server's bytes (or eof())
+  logged_in,   // capabilities() hold what the server offers after login
+  failed,      // failure() and failure_text() say why; close the connection
+};
+
+enum class LoginFailure {
+  none,
+  greeting_refused,  // the server turned us away before we said anything
+  no_xoauth2,        // the server does not offer XOAUTH2
+  auth_refused,      // the server said no to the token
+  protocol_error,    // unexpected or unparseable answer, or the connection closed
+};
+const char* to_string(LoginFailure f);
+
+class LoginClient {
+ public:
+  LoginClient(const LoginClient&) = delete;
+  LoginClient& operator=(const LoginClient&) = delete;
+
+  void feed(std::string_view bytes) { in_.feed(bytes); }
+  void eof() { eof_ = true; }
+  std::string take_output();  // may hold the token
+  LoginFailure failure() const { return failure_; }
+  // The server's words that ended the login (never the token); decoded when
+  // the server sent a base64 error challenge.
+  const std::string& failure_text() const { return failure_text_; }
+  std::string take_leftover() { return in_.take_rest(); }  // server bytes after the login reply
+
+ protected:
+  LoginClient(std::string mailbox, std::string token);
+  ~LoginClient();
+
+  void send(std::string_view line);
+  // The XOAUTH2 response, built once, then the token is wiped.
+  std::string take_response();
+  ClientEvent fail(LoginFailure why, std::string_view text);
+  // Next line from the server; need_input / failed when there is none.
+  enum class Got { line, need_input, failed };
+  Got next_line(std::string& line);
+  // "+ <base64>" after our response: the error challenge; its decoded text
+  // (when printable) is kept for the failure.
+  void note_challenge(std::string_view base64);
+
+  bool done_ = false;  // logged_in or failed: next() repeats the answer
+  ClientEvent last_ = ClientEvent::need_input;
+
+ private:
+  LineReader in_;
+  std::string out_;
+  std::string mailbox_;
+  std::string token_;
+  bool eof_ = false;
+  LoginFailure failure_ = LoginFailure::none;
+  std::string failure_text_;
+  std::string challenge_;
+};
+
+}  // namespace xr

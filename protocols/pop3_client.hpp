@@ -1,0 +1,40 @@
+// The relay's side of the upstream (Office 365) POP3 session, up to the
+// login, sans-IO: greeting, CAPA (RFC 2449) to see SASL XOAUTH2, then
+// AUTH XOAUTH2 in the two-step form (RFC 5034 limits the AUTH line to 255
+// octets; tokens are longer), the error challenge answered with an empty
+// line. Implicit TLS: the shell has completed the handshake first.
+#pragma once
+
+#include "protocols/login_client.hpp"
+
+#include <string>
+
+namespace xr::pop3 {
+
+struct ClientOptions {
+  std::string mailbox;  // XOAUTH2 user=
+};
+
+using ClientEventKind = ClientEvent;
+using ClientFailure = LoginFailure;
+
+class Client : public LoginClient {
+ public:
+  Client(ClientOptions opts, std::string token);
+  ClientEvent next();
+  // The CAPA lines, space-joined ("TOP UIDL SASL PLAIN XOAUTH2 USER"); empty
+  // when the server has no CAPA.
+  const std::string& capabilities() const { return caps_; }
+
+ private:
+  enum class State { greeting, capa_status, capa_lines, auth_start, auth_result };
+  ClientEvent on_line(const std::string& line);
+  ClientEvent start_auth();
+
+  State state_ = State::greeting;
+  std::string caps_;
+  bool sasl_listed_ = false;   // CAPA had a SASL line
+  bool xoauth2_listed_ = false;
+};
+
+}  // namespace xr::pop3

@@ -1,0 +1,13 @@
+// The SASL XOAUTH2 initial response Office 365 expects over SMTP, IMAP and
+// POP3, and the recognition of its failure challenge.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace xr {
+
+// base64("user=" mailbox "\x01auth=Bearer " token "\x01\x01"). Holds the token.
+std::string xoauth2_initial_response(std::string_view mailbox, std::string_view token);
+
+}  // namespace xr
