@@ -82,7 +82,7 @@ class Stand:
         self.start([PY, os.path.join(HERE, "sink.py"), "--cert", os.path.join(self.dir, "server.crt"),
                     "--key", os.path.join(self.dir, "server.key"), "--port-file", sink_port_file], "sink.log")
         wait_for(lambda: os.path.exists(sink_port_file) and os.path.getsize(sink_port_file) > 0, "the sink")
-        self.sink_port = int(open(sink_port_file).read())
+        self.sink_port, self.sink_imap_port = map(int, open(sink_port_file).read().split())
         pw_hash = subprocess.run([relay_bin, "hash-password"], input=PASSWORD + "\n", capture_output=True,
                                  text=True, check=True).stdout.strip().splitlines()[-1]
         # A second STARTTLS listener with an ECDSA P-256 certificate: the
@@ -93,6 +93,7 @@ class Stand:
                         "-out", os.path.join(self.dir, "ec.crt")], check=True, capture_output=True)
         self.ec_ca = os.path.join(self.dir, "ec.crt")
         self.starttls_port, self.plain_port, self.ec_port = free_port(), free_port(), free_port()
+        self.imap_port = free_port()
         cfg = f"""server: {{hostname: relay.bench}}
 log: {{level: warn}}
 tenants:
@@ -102,14 +103,16 @@ tenants:
     client_secret_file: contoso.secret
     authority: https://127.0.0.1:{self.ports['token']}
     smtp: {{host: 127.0.0.1, port: {self.sink_port}, tls: starttls, max_connections_per_mailbox: 1000}}
+    imap: {{host: 127.0.0.1, port: {self.sink_imap_port}, tls: implicit, max_connections_per_mailbox: 1000}}
     ca_file: ca.crt
 listeners:
   - {{protocol: smtp, listen: "127.0.0.1:{self.starttls_port}", tls: starttls, cert_file: server.crt, key_file: server.key}}
   - {{protocol: smtp, listen: "127.0.0.1:{self.plain_port}", tls: none, allow_plaintext_auth: true}}
   - {{protocol: smtp, listen: "127.0.0.1:{self.ec_port}", tls: starttls, cert_file: ec.crt, key_file: ec.key}}
+  - {{protocol: imap, listen: "127.0.0.1:{self.imap_port}", tls: none, allow_plaintext_auth: true}}
 users:
   bench01: {{password_hash: "{pw_hash}", tenant: contoso, mailbox: bench@contoso.com, senders: ["*@contoso.com"]}}
-limits: {{max_sessions: 20000}}
+limits: {{max_sessions: 30000}}
 """
         with open(os.path.join(self.dir, "relay.yaml"), "w") as f:
             f.write(cfg)
@@ -154,17 +157,17 @@ def loadgen(stand, kind, sessions, concurrency, size, messages=1):
     return r
 
 
-def idle(stand, count, tls="none"):
-    port = stand.starttls_port if tls == "starttls" else stand.plain_port
+def idle(stand, count, protocol="smtp"):
+    port = stand.plain_port if protocol == "smtp" else stand.imap_port
     rss0 = rss_kib(stand.relay.pid)
-    p = subprocess.Popen([PY, os.path.join(HERE, "idle.py"), "--port", str(port), "--tls", tls, "--ca", stand.ca,
-                          "--password", PASSWORD, "--count", str(count)],
+    p = subprocess.Popen([PY, os.path.join(HERE, "idle.py"), "--protocol", protocol, "--port", str(port),
+                          "--tls", "none", "--password", PASSWORD, "--count", str(count)],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline()
     if not line.startswith("ready"):
         p.kill()
         sys.exit("idle sessions did not come up")
-    time.sleep(1)
+    time.sleep(2)
     rss1 = rss_kib(stand.relay.pid)
     p.stdin.close()
     p.wait(60)
@@ -184,6 +187,7 @@ def main():
     args = ap.parse_args()
     n_short = 300 if args.quick else 2000
     n_idle = 200 if args.quick else 1000
+    n_imap_idle = 500 if args.quick else 10_000
     n_big = 4 if args.quick else 20
     stand = Stand(os.path.abspath(args.relay))
     rows = []
@@ -198,7 +202,7 @@ def main():
                 p99.append(r["p99_ms"])
             listener = {"starttls": "STARTTLS (RSA-2048 certificate)", "starttls-ecdsa": "STARTTLS (ECDSA P-256 certificate)",
                         "none": "plaintext"}[tls]
-            rows.append((f"short sessions, device {listener}, 10 KB, {n_short} sessions, concurrency 50",
+            rows.append((f"short sessions, device {listener}, 10 KB, {n_short} sessions, concurrency 25",
                          f"{summary(rates, 'sessions/s', 0)}; relay CPU {summary(cpus, 'ms/session')}; "
                          f"p99 message latency {summary(p99, 'ms', 1)}"))
         mbps, cpu_mb = [], []
@@ -210,6 +214,9 @@ def main():
                      f"{summary(mbps, 'MB/s', 1)}; relay CPU {summary(cpu_mb, 'ms/MB')}"))
         per = [idle(stand, n_idle) for _ in range(args.runs)]
         rows.append((f"{n_idle} idle SMTP sessions (logged in, upstream TLS open)",
+                     f"relay RSS {summary(per, 'KiB/session', 1)}"))
+        per = [idle(stand, n_imap_idle, "imap") for _ in range(args.runs)]
+        rows.append((f"{n_imap_idle} idle IMAP sessions in IDLE (spliced, upstream TLS open)",
                      f"relay RSS {summary(per, 'KiB/session', 1)}"))
     finally:
         stand.stop()

@@ -1,10 +1,14 @@
 #!/usr/bin/python3
 """A fast Office 365 look-alike for benchmarks: SMTP with STARTTLS and AUTH
-XOAUTH2 (any bearer accepted), messages counted and discarded. It checks
-nothing, so the relay and not the peer is what a benchmark measures.
-127.0.0.1 only. Writes its port to --port-file once listening."""
+XOAUTH2 (any bearer accepted), messages counted and discarded; IMAP with
+implicit TLS, AUTHENTICATE XOAUTH2, SELECT and IDLE (enough to hold idle
+sessions). It checks nothing, so the relay and not the peer is what a
+benchmark measures. 127.0.0.1 only. Writes its ports to --port-file
+("smtp imap") once listening."""
 import argparse
 import asyncio
+import os
+import resource
 import ssl
 
 EHLO_PLAIN = b"250-sink\r\n250-STARTTLS\r\n250-SIZE 36700160\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n"
@@ -76,16 +80,55 @@ async def session(reader, writer, tls_ctx):
         writer.close()
 
 
+IMAP_CAPS = b"IMAP4rev1 AUTH=XOAUTH2 SASL-IR IDLE"
+
+
+async def imap_session(reader, writer):
+    async def reply(data):
+        writer.write(data)
+        await writer.drain()
+
+    try:
+        await reply(b"* OK [CAPABILITY " + IMAP_CAPS + b"] sink ready\r\n")
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            tag, _, rest = line.rstrip(b"\r\n").partition(b" ")
+            verb = rest.split(b" ", 1)[0].upper()
+            if verb == b"AUTHENTICATE":
+                await reply(tag + b" OK [CAPABILITY " + IMAP_CAPS + b"] AUTHENTICATE completed.\r\n")
+            elif verb == b"SELECT":
+                await reply(b"* 0 EXISTS\r\n" + tag + b" OK [READ-WRITE] SELECT completed.\r\n")
+            elif verb == b"IDLE":
+                await reply(b"+ IDLE accepted, awaiting DONE command.\r\n")
+                await reader.readline()
+                await reply(tag + b" OK IDLE completed.\r\n")
+            elif verb == b"LOGOUT":
+                await reply(b"* BYE bye\r\n" + tag + b" OK LOGOUT completed.\r\n")
+                return
+            else:
+                await reply(tag + b" OK done\r\n")
+    except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+        pass
+    finally:
+        writer.close()
+
+
 async def main(args):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
-    server = await asyncio.start_server(lambda r, w: session(r, w, ctx), "127.0.0.1", 0, backlog=4096,
-                                        limit=1 << 20)
-    port = server.sockets[0].getsockname()[1]
-    with open(args.port_file, "w") as f:
-        f.write(str(port))
-    async with server:
-        await server.serve_forever()
+    smtp = await asyncio.start_server(lambda r, w: session(r, w, ctx), "127.0.0.1", 0, backlog=4096,
+                                      limit=1 << 20)
+    imap = await asyncio.start_server(imap_session, "127.0.0.1", 0, backlog=4096, ssl=ctx)
+    ports = [srv.sockets[0].getsockname()[1] for srv in (smtp, imap)]
+    with open(args.port_file + ".tmp", "w") as f:
+        f.write(" ".join(map(str, ports)))
+    os.replace(args.port_file + ".tmp", args.port_file)
+    async with smtp, imap:
+        await asyncio.gather(smtp.serve_forever(), imap.serve_forever())
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #include "relay/asio.hpp"
 #include "relay/runtime.hpp"
 #include "relay/session_registry.hpp"
+#include "relay/mailbox_session.hpp"
 #include "relay/smtp_session.hpp"
 
 #include <sys/resource.h>
@@ -109,11 +110,6 @@ class Server {
     const auto& cfg = current()->config;
     for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
       const auto& l = cfg.listeners[i];
-      if (l.protocol != conf::Protocol::smtp) {
-        log_.warn("", "listener_skipped", {{"listener", l.name()},
-                                           {"reason", "only smtp listeners are implemented in this version"}});
-        continue;
-      }
       tcp::endpoint ep(net::ip::make_address(l.address), l.port);
       auto acc = std::make_unique<tcp::acceptor>(ctx);
       boost::system::error_code ec;
@@ -148,7 +144,7 @@ class Server {
       }
       auto snap = current();
       if (active_.load() >= snap->config.limits.max_sessions) {
-        net::co_spawn(target, refuse(std::move(socket)), net::detached);
+        net::co_spawn(target, refuse(std::move(socket), snap->config.listeners.at(listener_index)), net::detached);
         continue;
       }
       ++active_;
@@ -158,17 +154,39 @@ class Server {
 
   net::awaitable<void> session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t idx) {
     try {
-      co_await run_smtp_session(std::move(socket), std::move(snap), idx, services_, registry_);
+      switch (snap->config.listeners.at(idx).protocol) {
+        case conf::Protocol::smtp:
+          co_await run_smtp_session(std::move(socket), std::move(snap), idx, services_, registry_);
+          break;
+        case conf::Protocol::imap:
+          co_await run_imap_session(std::move(socket), std::move(snap), idx, services_, registry_);
+          break;
+        case conf::Protocol::pop3:
+          co_await run_pop3_session(std::move(socket), std::move(snap), idx, services_, registry_);
+          break;
+      }
     } catch (const std::exception& e) {
       log_.error("", "session_crashed", {{"error", e.what()}});
     }
     --active_;
   }
 
-  net::awaitable<void> refuse(tcp::socket socket) {
-    log_.warn("", "session_refused", {{"reason", "max_sessions reached"},
+  // The protocol's own "busy" answer, in the clear; an implicit-TLS client
+  // could not read it, so it just sees the connection close.
+  static std::string_view busy_reply(const conf::Listener& l) {
+    if (l.tls == conf::TlsMode::implicit) return {};
+    switch (l.protocol) {
+      case conf::Protocol::smtp: return "421 4.3.2 Too many connections, try again later\r\n";
+      case conf::Protocol::imap: return "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
+      case conf::Protocol::pop3: return "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+    }
+    return {};
+  }
+
+  net::awaitable<void> refuse(tcp::socket socket, const conf::Listener& listener) {
+    log_.warn("", "session_refused", {{"reason", "max_sessions reached"}, {"listener", listener.name()},
                                       {"max_sessions", current()->config.limits.max_sessions}});
-    static constexpr std::string_view msg = "421 4.3.2 Too many connections, try again later\r\n";
+    const std::string_view msg = busy_reply(listener);
     net::steady_timer t(socket.get_executor(), std::chrono::seconds(5));
     using namespace net::experimental::awaitable_operators;
     co_await (net::async_write(socket, net::buffer(msg), net::as_tuple(net::use_awaitable)) ||

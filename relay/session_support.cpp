@@ -1,5 +1,7 @@
 #include "relay/session_support.hpp"
 
+#include "protocols/secret.hpp"
+
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -32,11 +34,6 @@ long long ms_since(SteadyClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t).count();
 }
 
-void wipe(std::string& s) {
-  std::fill(s.begin(), s.end(), '\0');
-  s.clear();
-}
-
 net::awaitable<auth::LoginDecision> check_login_off_thread(Services& svc, const conf::Config& cfg,
                                                           const std::string& user, std::string& password,
                                                           const conf::IpAddress& source, conf::Protocol protocol) {
@@ -46,7 +43,7 @@ net::awaitable<auth::LoginDecision> check_login_off_thread(Services& svc, const 
         co_return auth::check_login(cfg, svc.login_cache, user, password, source, protocol);
       },
       net::use_awaitable);
-  wipe(password);
+  wipe_secret(password);
   co_return decision;
 }
 

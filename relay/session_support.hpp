@@ -18,9 +18,6 @@ std::string peer_of(const tcp::socket& s);
 conf::IpAddress ip_of(const tcp::socket& s);  // v4-mapped addresses come back as IPv4
 long long ms_since(SteadyClock::time_point t);
 
-// Zeroes a string that held a password before releasing it.
-void wipe(std::string& s);
-
 // crypt(3) runs on the blocking pool, never on an I/O thread. `password` is
 // wiped afterwards.
 net::awaitable<auth::LoginDecision> check_login_off_thread(Services& svc, const conf::Config& cfg,

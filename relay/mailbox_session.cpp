@@ -1,0 +1,358 @@
+#include "relay/mailbox_session.hpp"
+
+#include "protocols/imap_client.hpp"
+#include "protocols/imap_server.hpp"
+#include "protocols/pop3_client.hpp"
+#include "protocols/pop3_server.hpp"
+#include "protocols/secret.hpp"
+#include "relay/connection.hpp"
+#include "relay/session_registry.hpp"
+#include "relay/session_support.hpp"
+#include "relay/splice.hpp"
+#include "relay/token_wait.hpp"
+#include "relay/upstream_connect.hpp"
+
+#include <optional>
+#include <vector>
+
+namespace xr::relay {
+namespace {
+
+using conf::LogLevel;
+
+// What differs between IMAP and POP3; the session logic is the same.
+struct Imap {
+  using Server = imap::Server;
+  using Client = imap::Client;
+  using EventKind = imap::EventKind;
+  using AuthOutcome = imap::AuthOutcome;
+  using ClientEventKind = imap::ClientEventKind;
+  static constexpr conf::Protocol protocol = conf::Protocol::imap;
+  static constexpr const char* name = "imap";
+  static const conf::Endpoint& endpoint(const conf::Tenant& t) { return t.imap; }
+  static imap::ServerOptions options(const conf::Config& cfg, const conf::Listener& l) {
+    imap::ServerOptions o;
+    o.greeting = cfg.hostname + " xoauth2-relay IMAP ready";
+    o.starttls_offered = l.tls == conf::TlsMode::starttls;
+    o.tls_active = l.tls == conf::TlsMode::implicit;
+    o.allow_plaintext_auth = l.allow_plaintext_auth;
+    return o;
+  }
+  static Client client(const std::string& mailbox, std::string token) {
+    return Client(imap::ClientOptions{mailbox}, std::move(token));
+  }
+  // The tagged OK to the device carries upstream's post-login capabilities.
+  static std::string login_ok_data(const Client& c) {
+    auto caps = c.capabilities();
+    return caps.empty() ? std::string("IMAP4rev1") : caps;
+  }
+};
+
+struct Pop3 {
+  using Server = pop3::Server;
+  using Client = pop3::Client;
+  using EventKind = pop3::EventKind;
+  using AuthOutcome = pop3::AuthOutcome;
+  using ClientEventKind = pop3::ClientEventKind;
+  static constexpr conf::Protocol protocol = conf::Protocol::pop3;
+  static constexpr const char* name = "pop3";
+  static const conf::Endpoint& endpoint(const conf::Tenant& t) { return t.pop3; }
+  static pop3::ServerOptions options(const conf::Config& cfg, const conf::Listener& l) {
+    pop3::ServerOptions o;
+    o.greeting = cfg.hostname + " xoauth2-relay POP3 ready";
+    o.starttls_offered = l.tls == conf::TlsMode::starttls;
+    o.tls_active = l.tls == conf::TlsMode::implicit;
+    o.allow_plaintext_auth = l.allow_plaintext_auth;
+    return o;
+  }
+  static Client client(const std::string& mailbox, std::string token) {
+    return Client(pop3::ClientOptions{mailbox}, std::move(token));
+  }
+  static std::string login_ok_data(const Client&) { return {}; }
+};
+
+// Login-phase reads: commands and upstream replies are short.
+constexpr std::size_t kLoginBuffer = 4096;
+
+template <typename P>
+class MailboxSession {
+ public:
+  MailboxSession(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t listener_index,
+                 Services& svc)
+      : svc_(svc),
+        snap_(std::move(snap)),
+        cfg_(snap_->config),
+        listener_(cfg_.listeners.at(listener_index)),
+        listener_tls_(snap_->listener_tls.at(listener_index)),
+        id_(new_session_id()),
+        client_(peer_of(socket)),
+        client_ip_(ip_of(socket)),
+        conn_(std::move(socket), listener_tls_ ? *listener_tls_ : *snap_->plain_tls),
+        machine_(std::in_place, P::options(cfg_, listener_)),
+        buf_(kLoginBuffer) {}
+
+  void interrupt() {
+    stopping_ = true;
+    if (splice_) splice_->stop();
+    else conn_.interrupt();
+  }
+
+  net::awaitable<void> run() {
+    boost::system::error_code ec;
+    conn_.socket().set_option(tcp::no_delay(true), ec);
+    log(LogLevel::info, "connect", {{"client", client_}, {"listener", listener_.name()}});
+    if (listener_.tls == conf::TlsMode::implicit) {
+      auto hs = co_await conn_.handshake_server(cfg_.limits.command_timeout);
+      if (!hs.ok()) {
+        result_ = "tls_failed";
+        log(LogLevel::warn, "tls_failed", {{"client", client_}, {"error", hs.describe()},
+                                           {"hint", "the client must speak TLS 1.2+ on an implicit-TLS port"}});
+        conn_.close_now();
+        summary();
+        co_return;
+      }
+    }
+    machine_->start();
+    co_await loop();
+    if (upstream_) co_await upstream_->close(std::chrono::seconds(5));
+    slot_.reset();
+    co_await conn_.close(std::chrono::seconds(5));
+    summary();
+  }
+
+ private:
+  void log(LogLevel level, std::string_view event, std::initializer_list<Field> fields) {
+    svc_.log.log(level, id_, event, fields);
+  }
+
+  void summary() {
+    log(LogLevel::info, "session_end",
+        {{"client", client_}, {"listener", listener_.name()}, {"protocol", P::name},
+         {"user", user_.empty() ? "-" : user_}, {"mailbox", grant_ ? grant_->mailbox : "-"},
+         {"tenant", grant_ ? grant_->tenant : "-"}, {"bytes_in", bytes_in_}, {"bytes_out", bytes_out_},
+         {"result", result_}, {"duration_ms", ms_since(started_)}});
+  }
+
+  net::awaitable<bool> flush() {
+    std::string out = machine_->take_output();
+    if (out.empty()) co_return true;
+    auto r = co_await conn_.write_all(out, cfg_.limits.command_timeout);
+    if (!r.ok()) {
+      if (result_ == "ok") result_ = "client_" + std::string(to_string(r.status));
+      co_return false;
+    }
+    co_return true;
+  }
+
+  net::awaitable<void> loop() {
+    for (;;) {
+      switch (machine_->next()) {
+        case P::EventKind::need_input: {
+          if (!co_await flush()) co_return;
+          auto r = co_await conn_.read_some(net::buffer(buf_), cfg_.limits.command_timeout);
+          if (r.ok()) {
+            bytes_in_ += r.bytes;
+            machine_->feed(std::string_view(buf_.data(), r.bytes));
+          } else if (r.status == IoStatus::timeout) {
+            result_ = "timeout";
+            machine_->timeout();
+          } else if (r.status == IoStatus::interrupted) {
+            machine_->shutdown();
+          } else {
+            machine_->eof();
+          }
+          break;
+        }
+        case P::EventKind::start_tls: {
+          if (!co_await flush()) co_return;
+          auto hs = co_await conn_.handshake_server(cfg_.limits.command_timeout);
+          if (!hs.ok()) {
+            result_ = "tls_failed";
+            log(LogLevel::warn, "tls_failed", {{"client", client_}, {"error", hs.describe()}});
+            co_return;
+          }
+          machine_->tls_started();
+          break;
+        }
+        case P::EventKind::authenticate:
+          if (!co_await flush()) co_return;
+          co_await authenticate();
+          break;
+        case P::EventKind::logged_in:
+          if (!co_await flush()) co_return;
+          co_await relay_bytes();
+          co_return;
+        case P::EventKind::close:
+          co_await flush();
+          co_return;
+      }
+    }
+  }
+
+  net::awaitable<void> authenticate() {
+    user_ = machine_->user();
+    std::string password = machine_->password();
+    std::string mech = machine_->mechanism();
+    auto t0 = SteadyClock::now();
+    auto decision = co_await check_login_off_thread(svc_, cfg_, user_, password, client_ip_, P::protocol);
+    if (!decision.grant) {
+      log(LogLevel::warn, "auth_failed", {{"client", client_}, {"user", user_}, {"mechanism", mech},
+                                          {"reason", auth::to_string(decision.failure)}});
+      co_await failed_login_pause();
+      machine_->complete_auth(P::AuthOutcome::bad_credentials, {});
+      user_.clear();
+      co_return;
+    }
+    log(LogLevel::info, "auth_ok", {{"user", user_}, {"mechanism", mech}, {"mailbox", decision.grant->mailbox},
+                                    {"tenant", decision.grant->tenant}, {"cached", decision.cached ? "yes" : "no"},
+                                    {"check_ms", ms_since(t0)}});
+    grant_ = std::move(decision.grant);
+    co_await open_upstream();
+  }
+
+  void refuse(typename P::AuthOutcome outcome, std::string text) {
+    upstream_.reset();
+    slot_.reset();
+    grant_.reset();
+    machine_->complete_auth(outcome, std::move(text));
+  }
+
+  net::awaitable<void> open_upstream() {
+    const auto& tenant = cfg_.tenants.at(grant_->tenant);
+    const auto& ep = P::endpoint(tenant);
+    auto t0 = SteadyClock::now();
+    slot_ = co_await svc_.mailbox_slots.acquire(MailboxSlots::key(grant_->tenant, P::name, grant_->mailbox),
+                                                ep.max_connections_per_mailbox, cfg_.limits.mailbox_wait_timeout);
+    if (!slot_) {
+      log(LogLevel::warn, "mailbox_busy", {{"mailbox", grant_->mailbox}, {"max_connections", ep.max_connections_per_mailbox},
+                                           {"waited_ms", ms_since(t0)}});
+      refuse(P::AuthOutcome::unavailable, "Too many connections to this mailbox, try again later");
+      co_return;
+    }
+    auto token = co_await wait_for_token(svc_.tokens, grant_->tenant, cfg_.limits.token_timeout);
+    if (!token.ok) {
+      log(LogLevel::error, "token_unavailable",
+          {{"tenant", grant_->tenant}, {"error", token.error.summary}, {"fix", token.error.fix}});
+      refuse(P::AuthOutcome::unavailable, "Office 365 sign-in is unavailable, try again later");
+      co_return;
+    }
+    const std::string peer = ep.host + ":" + std::to_string(ep.port);
+    upstream_ = std::make_unique<Connection>(tcp::socket(co_await net::this_coro::executor),
+                                             *snap_->upstream_tls.at(grant_->tenant));
+    // STARTTLS upstream is not offered by Office 365 for IMAP/POP3: implicit TLS.
+    if (auto failed = co_await connect_upstream(*upstream_, ep, cfg_.limits.upstream_connect_timeout, true)) {
+      log(LogLevel::warn, "upstream_failed", {{"upstream", peer}, {"mailbox", grant_->mailbox},
+                                              {"status", failed->tls ? "tls_failed" : "connect_failed"},
+                                              {"detail", failed->detail}});
+      refuse(P::AuthOutcome::unavailable, "Office 365 is not reachable, try again later");
+      co_return;
+    }
+    auto client = P::client(grant_->mailbox, std::string(token.token.value.reveal()));
+    for (;;) {
+      auto ev = client.next();
+      std::string out = client.take_output();
+      if (!out.empty()) {
+        auto w = co_await upstream_->write_all(out, cfg_.limits.upstream_reply_timeout);
+        wipe_secret(out);  // may hold the token
+        if (!w.ok()) {
+          client.eof();
+          continue;
+        }
+      }
+      if (ev == P::ClientEventKind::logged_in) break;
+      if (ev == P::ClientEventKind::failed) {
+        bool refused = client.failure() == decltype(client.failure())::auth_refused;
+        log(refused ? LogLevel::error : LogLevel::warn, "upstream_failed",
+            {{"upstream", peer}, {"mailbox", grant_->mailbox}, {"tenant", grant_->tenant},
+             {"status", to_string(client.failure())}, {"reply", client.failure_text()},
+             {"likely_cause", refused ? "the app lacks the " + std::string(P::protocol == conf::Protocol::imap
+                                                                                ? "IMAP.AccessAsApp"
+                                                                                : "POP.AccessAsApp") +
+                                            " role or Exchange access to this mailbox (Add-MailboxPermission), "
+                                            "or the service principal is not registered (New-ServicePrincipal)"
+                                      : "-"}});
+        if (refused) refuse(P::AuthOutcome::upstream_refused, {});
+        else refuse(P::AuthOutcome::unavailable, "Office 365 did not complete the login, try again later");
+        co_return;
+      }
+      if (ev == P::ClientEventKind::need_input) {
+        auto r = co_await upstream_->read_some(net::buffer(buf_), cfg_.limits.upstream_reply_timeout);
+        if (r.ok()) client.feed(std::string_view(buf_.data(), r.bytes));
+        else client.eof();
+      }
+    }
+    log(LogLevel::info, "upstream_ok", {{"upstream", peer}, {"mailbox", grant_->mailbox},
+                                        {"tls_resumed", upstream_->tls_resumed() ? "yes" : "no"}, {"ms", ms_since(t0)}});
+    upstream_leftover_ = client.take_leftover();
+    machine_->complete_auth(P::AuthOutcome::ok, P::login_ok_data(client));
+  }
+
+  net::awaitable<void> relay_bytes() {
+    // Bytes each side sent early (pipelined after the login / after the
+    // tagged OK) go first, in order.
+    std::string early_client = machine_->take_leftover();
+    // What the login needed is released: a session idling in IDLE for hours
+    // keeps only the two connections.
+    machine_.reset();
+    std::vector<char>().swap(buf_);
+    if (!early_client.empty()) {
+      auto w = co_await upstream_->write_all(early_client, cfg_.limits.upstream_reply_timeout);
+      if (!w.ok()) co_return;
+    }
+    if (!upstream_leftover_.empty()) {
+      auto w = co_await conn_.write_all(upstream_leftover_, cfg_.limits.command_timeout);
+      if (!w.ok()) co_return;
+    }
+    if (stopping_) co_return;
+    splice_.emplace(conn_, *upstream_, cfg_.limits.splice_idle_timeout);
+    auto r = co_await splice_->run();
+    bytes_in_ += r.client_to_upstream + early_client.size();
+    bytes_out_ += r.upstream_to_client + upstream_leftover_.size();
+    result_ = r.ended_by;
+  }
+
+  Services& svc_;
+  std::shared_ptr<const ConfigSnapshot> snap_;
+  const conf::Config& cfg_;
+  const conf::Listener& listener_;
+  std::shared_ptr<ssl::context> listener_tls_;
+  std::string id_;
+  std::string client_;
+  conf::IpAddress client_ip_;
+  Connection conn_;
+  std::optional<typename P::Server> machine_;  // until the login; then only the splice runs
+  std::string user_;
+  std::optional<auth::Grant> grant_;
+  std::optional<MailboxSlots::Slot> slot_;
+  std::unique_ptr<Connection> upstream_;
+  std::string upstream_leftover_;
+  std::optional<Splice> splice_;
+  std::vector<char> buf_;  // login phase only: an idle spliced session holds no buffer
+  SteadyClock::time_point started_ = SteadyClock::now();
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t bytes_out_ = 0;
+  bool stopping_ = false;
+  std::string result_ = "ok";
+};
+
+template <typename P>
+net::awaitable<void> run(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t idx,
+                         Services& services, SessionRegistry& registry) {
+  auto session = std::make_unique<MailboxSession<P>>(std::move(socket), std::move(snap), idx, services);
+  auto listed = registry.add(co_await net::this_coro::executor, [s = session.get()] { s->interrupt(); });
+  co_await session->run();
+}
+
+}  // namespace
+
+net::awaitable<void> run_imap_session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap,
+                                      std::size_t listener_index, Services& services, SessionRegistry& registry) {
+  return run<Imap>(std::move(socket), std::move(snap), listener_index, services, registry);
+}
+
+net::awaitable<void> run_pop3_session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap,
+                                      std::size_t listener_index, Services& services, SessionRegistry& registry) {
+  return run<Pop3>(std::move(socket), std::move(snap), listener_index, services, registry);
+}
+
+}  // namespace xr::relay
