@@ -28,7 +28,9 @@ TEST_CASE("the annotated example config loads without errors") {
   const Config& c = *r.config;
   CHECK(c.hostname == "relay.contoso.local");
   CHECK(c.tenants.at("contoso").client_secret.reveal() == "example-secret");
-  CHECK(c.listeners.size() == 2);
+  REQUIRE(c.listeners.size() == 5);
+  CHECK(c.listeners[2].protocol == Protocol::imap);
+  CHECK(c.listeners[4].protocol == Protocol::pop3);
   CHECK(c.users.at("scanner01").password_hash.rfind("$y$", 0) == 0);
   CHECK(c.no_auth.size() == 1);
   CHECK(c.limits.max_message_size == 35u * 1024 * 1024);
