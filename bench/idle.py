@@ -11,7 +11,12 @@ import ssl
 import sys
 
 
-async def smtp(args, ctx):
+def user(args, i):
+    """Session i logs in as bench00, bench01, ... (--users of them) unless --user is given."""
+    return args.user or f"bench{i % args.users:02d}"
+
+
+async def smtp(args, ctx, i):
     r, w = await asyncio.open_connection("127.0.0.1", args.port)
 
     async def cmd(line):
@@ -31,22 +36,25 @@ async def smtp(args, ctx):
         await cmd(b"STARTTLS")
         await w.start_tls(ctx, server_hostname="localhost")
         await cmd(b"EHLO idle")
-    creds = base64.b64encode(b"\0" + args.user.encode() + b"\0" + args.password.encode())
+    creds = base64.b64encode(b"\0" + user(args, i).encode() + b"\0" + args.password.encode())
     reply = await cmd(b"AUTH PLAIN " + creds)
     if not reply.startswith(b"235"):
         raise RuntimeError(reply)
     return w
 
 
-async def imap(args, ctx):
-    r, w = await asyncio.open_connection("127.0.0.1", args.port)
+async def imap(args, ctx, i):
+    if args.tls == "implicit":
+        r, w = await asyncio.open_connection("127.0.0.1", args.port, ssl=ctx, server_hostname="localhost")
+    else:
+        r, w = await asyncio.open_connection("127.0.0.1", args.port)
     await r.readline()
     if args.tls == "starttls":
         w.write(b"s STARTTLS\r\n")
         await w.drain()
         await r.readline()
         await w.start_tls(ctx, server_hostname="localhost")
-    w.write(b'a LOGIN "%s" "%s"\r\n' % (args.user.encode(), args.password.encode()))
+    w.write(b'a LOGIN "%s" "%s"\r\n' % (user(args, i).encode(), args.password.encode()))
     await w.drain()
     while True:
         line = await r.readline()
@@ -74,11 +82,11 @@ async def main(args):
     open_one = smtp if args.protocol == "smtp" else imap
     sem = asyncio.Semaphore(100)
 
-    async def guarded():
+    async def guarded(i):
         async with sem:
-            return await open_one(args, ctx)
+            return await open_one(args, ctx, i)
 
-    writers = await asyncio.gather(*(guarded() for _ in range(args.count)))
+    writers = await asyncio.gather(*(guarded(i) for i in range(args.count)))
     print(f"ready {len(writers)}", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     for w in writers:
@@ -89,9 +97,10 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--protocol", choices=["smtp", "imap"], default="smtp")
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--tls", choices=["none", "starttls"], default="none")
+    p.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
     p.add_argument("--ca")
-    p.add_argument("--user", default="bench01")
+    p.add_argument("--user", help="one login for all sessions")
+    p.add_argument("--users", type=int, default=1, help="else bench00..bench<N-1>, round robin")
     p.add_argument("--password", default="bench-password")
     p.add_argument("--count", type=int, default=1000)
     asyncio.run(main(p.parse_args()))
