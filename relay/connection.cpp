@@ -161,7 +161,7 @@ net::awaitable<IoResult> Connection::wait_readable(Duration timeout) {
 }
 
 net::awaitable<IoResult> Connection::write_all(std::string_view data, Duration timeout) {
-  if (closed_) co_return IoResult{IoStatus::eof};
+  if (closed_ || send_closed_) co_return IoResult{IoStatus::eof};
   auto deadline = deadline_after(timeout);
   IoResult r;
   if (!tls_active_) {
@@ -249,24 +249,33 @@ net::awaitable<IoResult> Connection::handshake_client(const std::string& verify_
   co_return co_await handshake(timeout);
 }
 
+net::awaitable<void> Connection::send_close_notify(SteadyTime deadline) {
+  // Bounded; we never wait for the peer's own close_notify.
+  for (int i = 0; i < 4; ++i) {
+    ERR_clear_error();
+    int rc = SSL_shutdown(ssl_);
+    if (rc >= 0) break;
+    int err = SSL_get_error(ssl_, rc);
+    if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) break;
+    auto r = co_await wait_for(err == SSL_ERROR_WANT_WRITE ? Want::write : Want::read, deadline, write_timer_,
+                               closed_);
+    if (!r.ok()) break;
+  }
+  ERR_clear_error();
+}
+
 net::awaitable<void> Connection::close(Duration timeout) {
   if (closed_) co_return;
-  if (tls_active_) {
-    // close_notify, bounded; we do not wait for the peer's own.
-    auto deadline = deadline_after(timeout);
-    for (int i = 0; i < 4; ++i) {
-      ERR_clear_error();
-      int rc = SSL_shutdown(ssl_);
-      if (rc >= 0) break;
-      int err = SSL_get_error(ssl_, rc);
-      if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) break;
-      auto r = co_await wait_for(err == SSL_ERROR_WANT_WRITE ? Want::write : Want::read, deadline, write_timer_,
-                                 closed_);
-      if (!r.ok()) break;
-    }
-    ERR_clear_error();
-  }
+  if (tls_active_ && !send_closed_) co_await send_close_notify(deadline_after(timeout));
   close_now();
+}
+
+net::awaitable<void> Connection::shutdown_send(Duration timeout) {
+  if (closed_ || send_closed_) co_return;
+  send_closed_ = true;
+  if (tls_active_) co_await send_close_notify(deadline_after(timeout));
+  error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void Connection::close_now() {

@@ -58,6 +58,8 @@ class Connection {
   net::awaitable<IoResult> handshake_client(const std::string& verify_host, Duration timeout);
   // TLS close_notify (bounded) then TCP close. Safe to call twice.
   net::awaitable<void> close(Duration timeout);
+  // Half-close: TLS close_notify (bounded) and TCP FIN; reading goes on.
+  net::awaitable<void> shutdown_send(Duration timeout);
   void close_now();
 
   // Wakes a pending read_some/wait_readable with IoStatus::interrupted
@@ -71,6 +73,7 @@ class Connection {
   net::awaitable<IoResult> wait_for(Want want, std::chrono::steady_clock::time_point deadline,
                                     net::steady_timer& timer, const bool& interrupted);
   net::awaitable<IoResult> handshake(Duration timeout);
+  net::awaitable<void> send_close_notify(std::chrono::steady_clock::time_point deadline);
   IoResult tls_failure(int ssl_error);
   std::optional<IoResult> attach_tls();  // a new SSL on the non-blocking socket
 
@@ -84,6 +87,7 @@ class Connection {
   net::steady_timer write_timer_;
   bool tls_active_ = false;
   bool closed_ = false;
+  bool send_closed_ = false;  // shutdown_send() done
   bool interrupted_ = false;
   bool reading_ = false;
 };

@@ -1,5 +1,6 @@
 #include "relay/splice.hpp"
 
+#include <algorithm>
 #include <memory>
 
 namespace xr::relay {
@@ -13,11 +14,16 @@ constexpr std::size_t kChunk = 16 * 1024;
 constexpr auto kWriteTimeout = std::chrono::minutes(2);
 }  // namespace
 
-Splice::Splice(Connection& client, Connection& upstream, std::chrono::steady_clock::duration idle_timeout)
-    : client_(client), upstream_(upstream), idle_(idle_timeout), last_activity_(std::chrono::steady_clock::now()) {}
+Splice::Splice(Connection& client, Connection& upstream, std::chrono::steady_clock::duration idle_timeout,
+               std::chrono::steady_clock::duration half_close_linger)
+    : client_(client),
+      upstream_(upstream),
+      idle_(idle_timeout),
+      linger_(half_close_linger),
+      last_activity_(std::chrono::steady_clock::now()) {}
 
 std::chrono::steady_clock::duration Splice::remaining() const {
-  return last_activity_ + idle_ - std::chrono::steady_clock::now();
+  return std::min(last_activity_ + idle_, linger_until_) - std::chrono::steady_clock::now();
 }
 
 void Splice::stop() {
@@ -39,10 +45,11 @@ net::awaitable<void> Splice::pump(Connection& from, Connection& to, bool from_cl
   auto finish = [&](std::string why) {
     if (!done_) {
       done_ = true;
-      result_.ended_by = std::move(why);
+      if (result_.ended_by.empty()) result_.ended_by = std::move(why);
       other.interrupt();  // wake the other pump's read
     }
   };
+  bool half_close = false;  // this direction ended with a clean EOF; the other goes on
   // After a read or a wait: true when the pump must stop, false to go on;
   // `retry` is set when the pump should re-arm (timeout/interrupt).
   auto settle = [&](const IoResult& r, bool& retry) {
@@ -56,6 +63,13 @@ net::awaitable<void> Splice::pump(Connection& from, Connection& to, bool from_cl
       retry = true;  // the deadline moved (the other direction was active)
       return false;
     }
+    if (r.status == IoStatus::eof && !half_closed_) {
+      half_closed_ = half_close = true;
+      result_.ended_by = std::string(side) + "_closed";
+      linger_until_ = std::chrono::steady_clock::now() + linger_;
+      other.interrupt();  // the other pump re-arms with the linger deadline
+      return true;
+    }
     if (!r.ok()) {
       finish(r.status == IoStatus::eof ? std::string(side) + "_closed" : std::string(side) + "_" + r.describe());
       return true;
@@ -66,7 +80,7 @@ net::awaitable<void> Splice::pump(Connection& from, Connection& to, bool from_cl
   while (!done_) {
     auto left = remaining();
     if (left <= std::chrono::steady_clock::duration::zero()) {
-      finish("idle");
+      finish(half_closed_ ? "linger_expired" : "idle");
       break;
     }
     // Wait without a buffer: most spliced sessions are idle most of the
@@ -86,6 +100,7 @@ net::awaitable<void> Splice::pump(Connection& from, Connection& to, bool from_cl
     (from_client ? result_.client_to_upstream : result_.upstream_to_client) += r.bytes;
     last_activity_ = std::chrono::steady_clock::now();
   }
+  if (half_close) co_await to.shutdown_send(kWriteTimeout);
 }
 
 }  // namespace xr::relay

@@ -41,7 +41,7 @@ net::awaitable<std::string> read_exactly(tcp::socket& s, std::size_t n) {
 
 }  // namespace
 
-TEST_CASE("bytes go both ways unchanged; the side that closes ends the splice") {
+TEST_CASE("bytes go both ways unchanged; the side that closes first is named") {
   net::io_context io;
   Stand st(io);
   Splice splice(st.client_side, st.upstream_side, 30s);
@@ -57,6 +57,10 @@ TEST_CASE("bytes go both ways unchanged; the side that closes ends the splice") 
     co_await net::async_write(st.server, net::buffer(big), kAwait);
     at_device = co_await read_exactly(st.device, big.size());
     st.server.close();  // upstream logs out
+    char c;
+    auto [ec, n] = co_await st.device.async_read_some(net::buffer(&c, 1), kAwait);
+    CHECK(ec == net::error::eof);  // the close reached the device
+    st.device.close();
   };
   run(io, [&]() -> net::awaitable<void> {
     using namespace net::experimental::awaitable_operators;
@@ -110,4 +114,52 @@ TEST_CASE("stop() ends a splice at once") {
     co_await (spliced() && stopper());
   }());
   CHECK(result.ended_by == "shutdown");
+}
+
+TEST_CASE("half-close: the answer to what the client sent before closing still arrives") {
+  net::io_context io;
+  Stand st(io);
+  Splice splice(st.client_side, st.upstream_side, 30s);
+  SpliceResult result;
+  std::string at_server, at_device;
+  auto spliced = [&]() -> net::awaitable<void> { result = co_await splice.run(); };
+  auto peers = [&]() -> net::awaitable<void> {
+    co_await net::async_write(st.device, net::buffer(std::string("a LOGOUT\r\n")), kAwait);
+    st.device.shutdown(tcp::socket::shutdown_send);
+    at_server = co_await read_exactly(st.server, 10);
+    char c;
+    auto [ec, n] = co_await st.server.async_read_some(net::buffer(&c, 1), kAwait);
+    CHECK(ec == net::error::eof);  // the half-close was passed on
+    co_await net::async_write(st.server, net::buffer(std::string("* BYE\r\na OK LOGOUT\r\n")), kAwait);
+    st.server.close();
+    at_device = co_await read_exactly(st.device, 20);
+  };
+  run(io, [&]() -> net::awaitable<void> {
+    using namespace net::experimental::awaitable_operators;
+    co_await (spliced() && peers());
+  }());
+  CHECK(at_server == "a LOGOUT\r\n");
+  CHECK(at_device == "* BYE\r\na OK LOGOUT\r\n");
+  CHECK(result.ended_by == "client_closed");
+}
+
+TEST_CASE("half-close: a peer that never closes its side is given a short linger only") {
+  net::io_context io;
+  Stand st(io);
+  Splice splice(st.client_side, st.upstream_side, 30s, 200ms);
+  SpliceResult result;
+  auto started = std::chrono::steady_clock::now();
+  auto spliced = [&]() -> net::awaitable<void> { result = co_await splice.run(); };
+  auto peers = [&]() -> net::awaitable<void> {
+    st.server.close();  // the device keeps its side open and says nothing
+    co_return;
+  };
+  run(io, [&]() -> net::awaitable<void> {
+    using namespace net::experimental::awaitable_operators;
+    co_await (spliced() && peers());
+  }());
+  auto took = std::chrono::steady_clock::now() - started;
+  CHECK(result.ended_by == "upstream_closed");
+  CHECK(took >= 200ms);
+  CHECK(took < 5s);
 }
