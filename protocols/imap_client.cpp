@@ -52,20 +52,6 @@ bool Client::has_cap(std::string_view cap) const {
   return false;
 }
 
-ClientEvent Client::next() {
-  while (!done_) {
-    std::string line;
-    switch (next_line(line)) {
-      case Got::need_input: return ClientEvent::need_input;
-      case Got::failed: return last_;
-      case Got::line: break;
-    }
-    auto ev = on_line(line);
-    if (ev != ClientEvent::need_input) return ev;
-  }
-  return last_;
-}
-
 ClientEvent Client::on_line(const std::string& line) {
   auto [first, rest] = word(line);
   if (first == "*") {
@@ -131,14 +117,13 @@ ClientEvent Client::on_tagged(std::string_view tag, std::string_view status, std
   if (state_ == State::capability && tag == kCapTag) {
     if (!ok) return fail(LoginFailure::protocol_error, "CAPABILITY failed: " + said);
     authenticate();
-    return done_ ? last_ : ClientEvent::need_input;
+    return failure() == LoginFailure::none ? ClientEvent::need_input : ClientEvent::failed;
   }
   if ((state_ == State::auth_result || state_ == State::continuation) && tag == kAuthTag) {
     if (!ok) return fail(LoginFailure::auth_refused, said);
     if (auto caps = capability_code(text)) {
       caps_ = *caps;
-      done_ = true;
-      return last_ = ClientEvent::logged_in;
+      return logged_in();
     }
     // Exchange's OK carries no capabilities; those before login may differ.
     send(std::string(kPostCapTag) + " CAPABILITY");
@@ -147,8 +132,7 @@ ClientEvent Client::on_tagged(std::string_view tag, std::string_view status, std
   }
   if (state_ == State::post_capability && tag == kPostCapTag) {
     if (!ok) return fail(LoginFailure::protocol_error, "CAPABILITY after login failed: " + said);
-    done_ = true;
-    return last_ = ClientEvent::logged_in;
+    return logged_in();
   }
   return fail(LoginFailure::protocol_error, "unexpected reply: " + std::string(tag) + " " + said);
 }

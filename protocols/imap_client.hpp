@@ -12,30 +12,22 @@
 
 namespace xr::imap {
 
-struct ClientOptions {
-  std::string mailbox;  // XOAUTH2 user=
-};
-
+using ClientOptions = LoginClientOptions;
 using ClientEventKind = ClientEvent;
 using ClientFailure = LoginFailure;
 
 class Client : public LoginClient {
  public:
   Client(ClientOptions opts, std::string token);
-  ClientEvent next();
-  // Space-separated, as the server sent them; after logged_in, the
-  // post-login set.
-  const std::string& capabilities() const { return caps_; }
 
  private:
   enum class State { greeting, capability, authenticate, continuation, auth_result, post_capability };
-  ClientEvent on_line(const std::string& line);
+  ClientEvent on_line(const std::string& line) override;
   ClientEvent on_tagged(std::string_view tag, std::string_view status, std::string_view text);
   void authenticate();
   bool has_cap(std::string_view cap) const;
 
   State state_ = State::greeting;
-  std::string caps_;
 };
 
 }  // namespace xr::imap

@@ -32,11 +32,11 @@ bool needs_login(std::string_view name) {
 
 }  // namespace
 
-Server::Server(ServerOptions opts) : LoginMachine(opts.max_line_length, opts.tls_active), opts_(std::move(opts)) {}
+Server::Server(ServerOptions opts) : LoginMachine(opts), opts_(std::move(opts)) {}
 
 std::string Server::capabilities() const {
   std::string caps = "IMAP4rev1 SASL-IR LITERAL+ ID";
-  if (opts_.starttls_offered && !tls_) caps += " STARTTLS";
+  if (tls_offered()) caps += " STARTTLS";
   caps += logins_allowed() ? " AUTH=PLAIN" : " LOGINDISABLED";
   return caps;
 }

@@ -15,12 +15,9 @@
 
 namespace xr::imap {
 
-struct ServerOptions {
-  std::string greeting = "xoauth2-relay ready";
-  bool starttls_offered = false;      // listener tls: starttls
-  bool tls_active = false;            // implicit TLS: true from the start
-  bool allow_plaintext_auth = false;  // else LOGINDISABLED before TLS
-  std::size_t max_line_length = 8192;   // one line of a command, without literals
+// Without allow_plaintext_auth, LOGINDISABLED before TLS; max_line_length
+// is one line of a command, without its literals.
+struct ServerOptions : LoginServerOptions {
   std::size_t max_literal_size = 8192;  // LOGIN/AUTHENTICATE arguments only (pre-auth)
 };
 
@@ -40,7 +37,6 @@ class Server : public LoginMachine {
 
  private:
   enum class Reading { commands, literal, sasl_response };
-  bool logins_allowed() const { return tls_ || opts_.allow_plaintext_auth; }
   std::string capabilities() const;
   EventKind bad(const std::string& tag, std::string_view text);
   EventKind on_line(std::string& line);

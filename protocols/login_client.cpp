@@ -63,15 +63,24 @@ ClientEvent LoginClient::fail(LoginFailure why, std::string_view text) {
   return last_;
 }
 
-LoginClient::Got LoginClient::next_line(std::string& line) {
-  switch (in_.next(line)) {
-    case LineReader::Status::line: return Got::line;
-    case LineReader::Status::too_long: fail(LoginFailure::protocol_error, "server line too long"); return Got::failed;
-    case LineReader::Status::need_more: break;
+ClientEvent LoginClient::next() {
+  while (!done_) {
+    std::string line;
+    switch (in_.next(line)) {
+      case LineReader::Status::line: break;
+      case LineReader::Status::too_long: return fail(LoginFailure::protocol_error, "server line too long");
+      case LineReader::Status::need_more:
+        if (!eof_) return ClientEvent::need_input;
+        return fail(LoginFailure::protocol_error, "connection closed by the server");
+    }
+    if (auto ev = on_line(line); ev != ClientEvent::need_input) return ev;
   }
-  if (!eof_) return Got::need_input;
-  fail(LoginFailure::protocol_error, "connection closed by the server");
-  return Got::failed;
+  return last_;
+}
+
+ClientEvent LoginClient::logged_in() {
+  done_ = true;
+  return last_ = ClientEvent::logged_in;
 }
 
 void LoginClient::note_challenge(std::string_view base64) {

@@ -28,11 +28,19 @@ enum class LoginFailure {
 };
 const char* to_string(LoginFailure f);
 
+struct LoginClientOptions {
+  std::string mailbox;  // XOAUTH2 user=
+};
+
 class LoginClient {
  public:
   LoginClient(const LoginClient&) = delete;
   LoginClient& operator=(const LoginClient&) = delete;
 
+  ClientEvent next();
+  // What the server offers (IMAP: CAPABILITY as sent; POP3: the CAPA lines,
+  // space-joined); after logged_in, the post-login set.
+  const std::string& capabilities() const { return caps_; }
   void feed(std::string_view bytes) { in_.feed(bytes); }
   void eof() { eof_ = true; }
   std::string take_output();  // may hold the token
@@ -44,23 +52,24 @@ class LoginClient {
 
  protected:
   LoginClient(std::string mailbox, std::string token);
-  ~LoginClient();
+  virtual ~LoginClient();
+  // One complete server line; need_input to read on.
+  virtual ClientEvent on_line(const std::string& line) = 0;
+  ClientEvent logged_in();
 
   void send(std::string_view line);
   // The XOAUTH2 response, built once, then the token is wiped.
   std::string take_response();
   ClientEvent fail(LoginFailure why, std::string_view text);
-  // Next line from the server; need_input / failed when there is none.
-  enum class Got { line, need_input, failed };
-  Got next_line(std::string& line);
   // "+ <base64>" after our response: the error challenge; its decoded text
   // (when printable) is kept for the failure.
   void note_challenge(std::string_view base64);
 
-  bool done_ = false;  // logged_in or failed: next() repeats the answer
-  ClientEvent last_ = ClientEvent::need_input;
+  std::string caps_;
 
  private:
+  bool done_ = false;  // logged_in or failed: next() repeats the answer
+  ClientEvent last_ = ClientEvent::need_input;
   LineReader in_;
   std::string out_;
   std::string mailbox_;

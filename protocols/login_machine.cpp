@@ -13,7 +13,11 @@ constexpr int kMaxLoginFailures = 3;
 
 }  // namespace
 
-LoginMachine::LoginMachine(std::size_t max_line, bool tls_active) : in_(max_line), tls_(tls_active) {}
+LoginMachine::LoginMachine(const LoginServerOptions& opts)
+    : in_(opts.max_line_length),
+      tls_(opts.tls_active),
+      starttls_offered_(opts.starttls_offered),
+      allow_plaintext_auth_(opts.allow_plaintext_auth) {}
 
 LoginMachine::~LoginMachine() { wipe_secret(password_); }
 

@@ -30,6 +30,14 @@ enum class LoginOutcome {
   unavailable,       // temporary: token, connection, mailbox slots
 };
 
+struct LoginServerOptions {
+  std::string greeting = "xoauth2-relay ready";
+  bool starttls_offered = false;      // listener tls: starttls
+  bool tls_active = false;            // implicit TLS: true from the start
+  bool allow_plaintext_auth = false;  // else no logins before TLS
+  std::size_t max_line_length = 8192;  // a command line; AUTH lines can be long
+};
+
 class LoginMachine {
  public:
   LoginMachine(const LoginMachine&) = delete;
@@ -48,11 +56,13 @@ class LoginMachine {
   const std::string& mechanism() const { return mechanism_; }
 
  protected:
-  LoginMachine(std::size_t max_line, bool tls_active);
+  explicit LoginMachine(const LoginServerOptions& opts);
   ~LoginMachine();
 
   enum class Phase { commands, waiting_tls, waiting_auth, logged_in, closed };
 
+  bool logins_allowed() const { return tls_ || allow_plaintext_auth_; }
+  bool tls_offered() const { return starttls_offered_ && !tls_; }
   void reply(std::string_view line);
   LoginEvent close_with(std::string_view line);
   // The event owed before any more input is read; need_input when commands
@@ -76,6 +86,8 @@ class LoginMachine {
   bool shutdown_ = false;
 
  private:
+  bool starttls_offered_;
+  bool allow_plaintext_auth_;
   std::string out_;
   std::string leftover_;
   std::string user_, password_, mechanism_;

@@ -20,20 +20,6 @@ bool is_err(std::string_view line) { return line == "-ERR" || line.starts_with("
 
 Client::Client(ClientOptions opts, std::string token) : LoginClient(std::move(opts.mailbox), std::move(token)) {}
 
-ClientEvent Client::next() {
-  while (!done_) {
-    std::string line;
-    switch (next_line(line)) {
-      case Got::need_input: return ClientEvent::need_input;
-      case Got::failed: return last_;
-      case Got::line: break;
-    }
-    auto ev = on_line(line);
-    if (ev != ClientEvent::need_input) return ev;
-  }
-  return last_;
-}
-
 ClientEvent Client::start_auth() {
   if (sasl_listed_ && !xoauth2_listed_)
     return fail(LoginFailure::no_xoauth2, "the server does not offer SASL XOAUTH2 (CAPA: " + caps_ + ")");
@@ -89,8 +75,7 @@ ClientEvent Client::on_line(const std::string& line) {
       return fail(LoginFailure::auth_refused, line);
     case State::auth_result:
       if (is_ok(line)) {
-        done_ = true;
-        return last_ = ClientEvent::logged_in;
+        return logged_in();
       }
       if (line == "+" || line.starts_with("+ ")) {  // the error challenge
         note_challenge(line.size() > 2 ? std::string_view(line).substr(2) : std::string_view());

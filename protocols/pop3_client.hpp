@@ -11,28 +11,20 @@
 
 namespace xr::pop3 {
 
-struct ClientOptions {
-  std::string mailbox;  // XOAUTH2 user=
-};
-
+using ClientOptions = LoginClientOptions;
 using ClientEventKind = ClientEvent;
 using ClientFailure = LoginFailure;
 
 class Client : public LoginClient {
  public:
   Client(ClientOptions opts, std::string token);
-  ClientEvent next();
-  // The CAPA lines, space-joined ("TOP UIDL SASL PLAIN XOAUTH2 USER"); empty
-  // when the server has no CAPA.
-  const std::string& capabilities() const { return caps_; }
 
  private:
   enum class State { greeting, capa_status, capa_lines, auth_start, auth_result };
-  ClientEvent on_line(const std::string& line);
+  ClientEvent on_line(const std::string& line) override;
   ClientEvent start_auth();
 
   State state_ = State::greeting;
-  std::string caps_;
   bool sasl_listed_ = false;   // CAPA had a SASL line
   bool xoauth2_listed_ = false;
 };

@@ -28,7 +28,7 @@ bool needs_login(std::string_view name) {
 
 }  // namespace
 
-Server::Server(ServerOptions opts) : LoginMachine(opts.max_line_length, opts.tls_active), opts_(std::move(opts)) {}
+Server::Server(ServerOptions opts) : LoginMachine(opts), opts_(std::move(opts)) {}
 
 void Server::start() { reply("+OK " + opts_.greeting); }
 
@@ -88,7 +88,7 @@ EventKind Server::on_line(std::string& line) {
 
 EventKind Server::capa() {
   reply("+OK Capability list follows");
-  if (opts_.starttls_offered && !tls_) reply("STLS");
+  if (tls_offered()) reply("STLS");
   if (logins_allowed()) {
     reply("USER");
     reply("SASL PLAIN");

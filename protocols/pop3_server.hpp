@@ -13,13 +13,8 @@
 
 namespace xr::pop3 {
 
-struct ServerOptions {
-  std::string greeting = "xoauth2-relay ready";
-  bool starttls_offered = false;      // listener tls: starttls
-  bool tls_active = false;            // implicit TLS: true from the start
-  bool allow_plaintext_auth = false;  // else logins are refused before STLS
-  std::size_t max_line_length = 8192;  // RFC 5034 asks for at least 255; AUTH lines are longer
-};
+// RFC 5034 asks for command lines of at least 255 octets; AUTH lines are longer.
+using ServerOptions = LoginServerOptions;
 
 using EventKind = LoginEvent;
 using AuthOutcome = LoginOutcome;
@@ -35,7 +30,6 @@ class Server : public LoginMachine {
   void complete_auth(AuthOutcome outcome, std::string data = {});
 
  private:
-  bool logins_allowed() const { return tls_ || opts_.allow_plaintext_auth; }
   EventKind bad(std::string_view text);
   EventKind refused(std::string_view text);
   EventKind on_line(std::string& line);

@@ -90,7 +90,7 @@ void Logger::configure(conf::LogLevel level, conf::LogFormat format) {
 }
 
 std::string Logger::format(conf::LogLevel level, std::string_view session, std::string_view event,
-                           std::initializer_list<Field> fields) const {
+                           std::span<const Field> fields) const {
   std::string line;
   line.reserve(160);
   if (conf::LogFormat(format_.load()) == conf::LogFormat::json) {
@@ -138,7 +138,7 @@ std::string Logger::format(conf::LogLevel level, std::string_view session, std::
 }
 
 void Logger::log(conf::LogLevel level, std::string_view session, std::string_view event,
-                 std::initializer_list<Field> fields) {
+                 std::span<const Field> fields) {
   if (!enabled(level)) return;
   std::string line = format(level, session, event, fields);
   line += '\n';

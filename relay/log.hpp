@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <initializer_list>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -34,8 +35,11 @@ class Logger {
   bool enabled(conf::LogLevel level) const { return int(level) <= level_.load(); }
 
   // session may be empty for process-wide events.
+  void log(conf::LogLevel level, std::string_view session, std::string_view event, std::span<const Field> fields);
   void log(conf::LogLevel level, std::string_view session, std::string_view event,
-           std::initializer_list<Field> fields);
+           std::initializer_list<Field> fields) {
+    log(level, session, event, std::span<const Field>(fields.begin(), fields.size()));
+  }
 
   void error(std::string_view s, std::string_view e, std::initializer_list<Field> f) { log(conf::LogLevel::error, s, e, f); }
   void warn(std::string_view s, std::string_view e, std::initializer_list<Field> f) { log(conf::LogLevel::warn, s, e, f); }
@@ -44,7 +48,11 @@ class Logger {
 
   // Formats one line (without newline); exposed for tests.
   std::string format(conf::LogLevel level, std::string_view session, std::string_view event,
-                     std::initializer_list<Field> fields) const;
+                     std::span<const Field> fields) const;
+  std::string format(conf::LogLevel level, std::string_view session, std::string_view event,
+                     std::initializer_list<Field> fields) const {
+    return format(level, session, event, std::span<const Field>(fields.begin(), fields.size()));
+  }
 
  private:
   std::FILE* out_;

@@ -6,6 +6,7 @@
 #include "protocols/pop3_server.hpp"
 #include "protocols/secret.hpp"
 #include "relay/connection.hpp"
+#include "relay/session_core.hpp"
 #include "relay/session_registry.hpp"
 #include "relay/session_support.hpp"
 #include "relay/splice.hpp"
@@ -23,72 +24,44 @@ using conf::LogLevel;
 // What differs between IMAP and POP3; the session logic is the same.
 struct Imap {
   using Server = imap::Server;
+  using Options = imap::ServerOptions;
   using Client = imap::Client;
-  using EventKind = imap::EventKind;
-  using AuthOutcome = imap::AuthOutcome;
-  using ClientEventKind = imap::ClientEventKind;
   static constexpr conf::Protocol protocol = conf::Protocol::imap;
   static constexpr const char* name = "imap";
+  static constexpr const char* role = "IMAP.AccessAsApp";
   static const conf::Endpoint& endpoint(const conf::Tenant& t) { return t.imap; }
-  static imap::ServerOptions options(const conf::Config& cfg, const conf::Listener& l) {
-    imap::ServerOptions o;
-    o.greeting = cfg.hostname + " xoauth2-relay IMAP ready";
-    o.starttls_offered = l.tls == conf::TlsMode::starttls;
-    o.tls_active = l.tls == conf::TlsMode::implicit;
-    o.allow_plaintext_auth = l.allow_plaintext_auth;
-    return o;
-  }
-  static Client client(const std::string& mailbox, std::string token) {
-    return Client(imap::ClientOptions{mailbox}, std::move(token));
-  }
-  // The tagged OK to the device carries upstream's post-login capabilities.
-  static std::string login_ok_data(const Client& c) {
-    auto caps = c.capabilities();
-    return caps.empty() ? std::string("IMAP4rev1") : caps;
-  }
 };
 
 struct Pop3 {
   using Server = pop3::Server;
+  using Options = pop3::ServerOptions;
   using Client = pop3::Client;
-  using EventKind = pop3::EventKind;
-  using AuthOutcome = pop3::AuthOutcome;
-  using ClientEventKind = pop3::ClientEventKind;
   static constexpr conf::Protocol protocol = conf::Protocol::pop3;
   static constexpr const char* name = "pop3";
+  static constexpr const char* role = "POP.AccessAsApp";
   static const conf::Endpoint& endpoint(const conf::Tenant& t) { return t.pop3; }
-  static pop3::ServerOptions options(const conf::Config& cfg, const conf::Listener& l) {
-    pop3::ServerOptions o;
-    o.greeting = cfg.hostname + " xoauth2-relay POP3 ready";
-    o.starttls_offered = l.tls == conf::TlsMode::starttls;
-    o.tls_active = l.tls == conf::TlsMode::implicit;
-    o.allow_plaintext_auth = l.allow_plaintext_auth;
-    return o;
-  }
-  static Client client(const std::string& mailbox, std::string token) {
-    return Client(pop3::ClientOptions{mailbox}, std::move(token));
-  }
-  static std::string login_ok_data(const Client&) { return {}; }
 };
+
+template <typename Options>
+Options front_options(const conf::Config& cfg, const conf::Listener& l, const char* protocol) {
+  Options o;
+  o.greeting = cfg.hostname + " xoauth2-relay " + protocol + " ready";
+  o.starttls_offered = l.tls == conf::TlsMode::starttls;
+  o.tls_active = l.tls == conf::TlsMode::implicit;
+  o.allow_plaintext_auth = l.allow_plaintext_auth;
+  return o;
+}
 
 // Login-phase reads: commands and upstream replies are short.
 constexpr std::size_t kLoginBuffer = 4096;
 
 template <typename P>
-class MailboxSession {
+class MailboxSession : public SessionCore {
  public:
   MailboxSession(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t listener_index,
                  Services& svc)
-      : svc_(svc),
-        snap_(std::move(snap)),
-        cfg_(snap_->config),
-        listener_(cfg_.listeners.at(listener_index)),
-        listener_tls_(snap_->listener_tls.at(listener_index)),
-        id_(new_session_id()),
-        client_(peer_of(socket)),
-        client_ip_(ip_of(socket)),
-        conn_(std::move(socket), listener_tls_ ? *listener_tls_ : *snap_->plain_tls),
-        machine_(std::in_place, P::options(cfg_, listener_)),
+      : SessionCore(std::move(socket), std::move(snap), listener_index, svc),
+        machine_(std::in_place, front_options<typename P::Options>(cfg_, listener_, P::name)),
         buf_(kLoginBuffer) {}
 
   void interrupt() {
@@ -98,19 +71,13 @@ class MailboxSession {
   }
 
   net::awaitable<void> run() {
-    boost::system::error_code ec;
-    conn_.socket().set_option(tcp::no_delay(true), ec);
-    log(LogLevel::info, "connect", {{"client", client_}, {"listener", listener_.name()}});
-    if (listener_.tls == conf::TlsMode::implicit) {
-      auto hs = co_await conn_.handshake_server(cfg_.limits.command_timeout);
-      if (!hs.ok()) {
-        result_ = "tls_failed";
-        log(LogLevel::warn, "tls_failed", {{"client", client_}, {"error", hs.describe()},
-                                           {"hint", "the client must speak TLS 1.2+ on an implicit-TLS port"}});
-        conn_.close_now();
-        summary();
-        co_return;
-      }
+    opened();
+    // Not `if (!co_await ...)`: GCC 12 miscompiled that here (the frame was
+    // resumed after its end); a named result is safe.
+    const bool tls_ok = co_await accept_tls();
+    if (!tls_ok) {
+      summary();
+      co_return;
     }
     machine_->start();
     co_await loop();
@@ -121,10 +88,6 @@ class MailboxSession {
   }
 
  private:
-  void log(LogLevel level, std::string_view event, std::initializer_list<Field> fields) {
-    svc_.log.log(level, id_, event, fields);
-  }
-
   void summary() {
     log(LogLevel::info, "session_end",
         {{"client", client_}, {"listener", listener_.name()}, {"protocol", P::name},
@@ -147,7 +110,7 @@ class MailboxSession {
   net::awaitable<void> loop() {
     for (;;) {
       switch (machine_->next()) {
-        case P::EventKind::need_input: {
+        case LoginEvent::need_input: {
           if (!co_await flush()) co_return;
           auto r = co_await conn_.read_some(net::buffer(buf_), cfg_.limits.command_timeout);
           if (r.ok()) {
@@ -163,7 +126,7 @@ class MailboxSession {
           }
           break;
         }
-        case P::EventKind::start_tls: {
+        case LoginEvent::start_tls: {
           if (!co_await flush()) co_return;
           auto hs = co_await conn_.handshake_server(cfg_.limits.command_timeout);
           if (!hs.ok()) {
@@ -174,15 +137,15 @@ class MailboxSession {
           machine_->tls_started();
           break;
         }
-        case P::EventKind::authenticate:
+        case LoginEvent::authenticate:
           if (!co_await flush()) co_return;
           co_await authenticate();
           break;
-        case P::EventKind::logged_in:
+        case LoginEvent::logged_in:
           if (!co_await flush()) co_return;
           co_await relay_bytes();
           co_return;
-        case P::EventKind::close:
+        case LoginEvent::close:
           co_await flush();
           co_return;
       }
@@ -199,7 +162,7 @@ class MailboxSession {
       log(LogLevel::warn, "auth_failed", {{"client", client_}, {"user", user_}, {"mechanism", mech},
                                           {"reason", auth::to_string(decision.failure)}});
       co_await failed_login_pause();
-      machine_->complete_auth(P::AuthOutcome::bad_credentials, {});
+      machine_->complete_auth(LoginOutcome::bad_credentials, {});
       user_.clear();
       co_return;
     }
@@ -210,7 +173,7 @@ class MailboxSession {
     co_await open_upstream();
   }
 
-  void refuse(typename P::AuthOutcome outcome, std::string text) {
+  void refuse(LoginOutcome outcome, std::string text) {
     upstream_.reset();
     slot_.reset();
     grant_.reset();
@@ -226,14 +189,14 @@ class MailboxSession {
     if (!slot_) {
       log(LogLevel::warn, "mailbox_busy", {{"mailbox", grant_->mailbox}, {"max_connections", ep.max_connections_per_mailbox},
                                            {"waited_ms", ms_since(t0)}});
-      refuse(P::AuthOutcome::unavailable, "Too many connections to this mailbox, try again later");
+      refuse(LoginOutcome::unavailable, "Too many connections to this mailbox, try again later");
       co_return;
     }
     auto token = co_await wait_for_token(svc_.tokens, grant_->tenant, cfg_.limits.token_timeout);
     if (!token.ok) {
       log(LogLevel::error, "token_unavailable",
           {{"tenant", grant_->tenant}, {"error", token.error.summary}, {"fix", token.error.fix}});
-      refuse(P::AuthOutcome::unavailable, "Office 365 sign-in is unavailable, try again later");
+      refuse(LoginOutcome::unavailable, "Office 365 sign-in is unavailable, try again later");
       co_return;
     }
     const std::string peer = ep.host + ":" + std::to_string(ep.port);
@@ -244,10 +207,11 @@ class MailboxSession {
       log(LogLevel::warn, "upstream_failed", {{"upstream", peer}, {"mailbox", grant_->mailbox},
                                               {"status", failed->tls ? "tls_failed" : "connect_failed"},
                                               {"detail", failed->detail}});
-      refuse(P::AuthOutcome::unavailable, "Office 365 is not reachable, try again later");
+      refuse(LoginOutcome::unavailable, "Office 365 is not reachable, try again later");
       co_return;
     }
-    auto client = P::client(grant_->mailbox, std::string(token.token.value.reveal()));
+    typename P::Client client(LoginClientOptions{grant_->mailbox}, std::string(token.token.value.reveal()));
+    std::string io_problem = "-";  // a timeout or reset, when that is what ended the login
     for (;;) {
       auto ev = client.next();
       std::string out = client.take_output();
@@ -255,36 +219,37 @@ class MailboxSession {
         auto w = co_await upstream_->write_all(out, cfg_.limits.upstream_reply_timeout);
         wipe_secret(out);  // may hold the token
         if (!w.ok()) {
+          io_problem = "write: " + w.describe();
           client.eof();
           continue;
         }
       }
-      if (ev == P::ClientEventKind::logged_in) break;
-      if (ev == P::ClientEventKind::failed) {
-        bool refused = client.failure() == decltype(client.failure())::auth_refused;
+      if (ev == ClientEvent::logged_in) break;
+      if (ev == ClientEvent::failed) {
+        const bool refused = client.failure() == LoginFailure::auth_refused;
         log(refused ? LogLevel::error : LogLevel::warn, "upstream_failed",
             {{"upstream", peer}, {"mailbox", grant_->mailbox}, {"tenant", grant_->tenant},
-             {"status", to_string(client.failure())}, {"reply", client.failure_text()},
-             {"likely_cause", refused ? "the app lacks the " + std::string(P::protocol == conf::Protocol::imap
-                                                                                ? "IMAP.AccessAsApp"
-                                                                                : "POP.AccessAsApp") +
+             {"status", to_string(client.failure())}, {"reply", client.failure_text()}, {"io", io_problem},
+             {"likely_cause", refused ? std::string("the app lacks the ") + P::role +
                                             " role or Exchange access to this mailbox (Add-MailboxPermission), "
                                             "or the service principal is not registered (New-ServicePrincipal)"
                                       : "-"}});
-        if (refused) refuse(P::AuthOutcome::upstream_refused, {});
-        else refuse(P::AuthOutcome::unavailable, "Office 365 did not complete the login, try again later");
+        if (refused) refuse(LoginOutcome::upstream_refused, {});
+        else refuse(LoginOutcome::unavailable, "Office 365 did not complete the login, try again later");
         co_return;
       }
-      if (ev == P::ClientEventKind::need_input) {
-        auto r = co_await upstream_->read_some(net::buffer(buf_), cfg_.limits.upstream_reply_timeout);
-        if (r.ok()) client.feed(std::string_view(buf_.data(), r.bytes));
-        else client.eof();
+      auto r = co_await upstream_->read_some(net::buffer(buf_), cfg_.limits.upstream_reply_timeout);
+      if (r.ok()) {
+        client.feed(std::string_view(buf_.data(), r.bytes));
+      } else {
+        io_problem = "read: " + r.describe();
+        client.eof();
       }
     }
     log(LogLevel::info, "upstream_ok", {{"upstream", peer}, {"mailbox", grant_->mailbox},
                                         {"tls_resumed", upstream_->tls_resumed() ? "yes" : "no"}, {"ms", ms_since(t0)}});
     upstream_leftover_ = client.take_leftover();
-    machine_->complete_auth(P::AuthOutcome::ok, P::login_ok_data(client));
+    machine_->complete_auth(LoginOutcome::ok, client.capabilities());
   }
 
   net::awaitable<void> relay_bytes() {
@@ -311,15 +276,6 @@ class MailboxSession {
     result_ = r.ended_by;
   }
 
-  Services& svc_;
-  std::shared_ptr<const ConfigSnapshot> snap_;
-  const conf::Config& cfg_;
-  const conf::Listener& listener_;
-  std::shared_ptr<ssl::context> listener_tls_;
-  std::string id_;
-  std::string client_;
-  conf::IpAddress client_ip_;
-  Connection conn_;
   std::optional<typename P::Server> machine_;  // until the login; then only the splice runs
   std::string user_;
   std::optional<auth::Grant> grant_;
@@ -328,11 +284,9 @@ class MailboxSession {
   std::string upstream_leftover_;
   std::optional<Splice> splice_;
   std::vector<char> buf_;  // login phase only: an idle spliced session holds no buffer
-  SteadyClock::time_point started_ = SteadyClock::now();
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;
   bool stopping_ = false;
-  std::string result_ = "ok";
 };
 
 template <typename P>

@@ -4,6 +4,7 @@
 #include "protocols/exchange_diagnosis.hpp"
 #include "protocols/smtp_server.hpp"
 #include "relay/connection.hpp"
+#include "relay/session_core.hpp"
 #include "relay/session_registry.hpp"
 #include "relay/session_support.hpp"
 #include "relay/token_wait.hpp"
@@ -18,41 +19,22 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using conf::LogLevel;
 
-class SmtpSession {
+class SmtpSession : public SessionCore {
  public:
   SmtpSession(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t listener_index,
               Services& svc)
-      : svc_(svc),
-        snap_(std::move(snap)),
-        cfg_(snap_->config),
-        listener_(cfg_.listeners.at(listener_index)),
-        listener_tls_(snap_->listener_tls.at(listener_index)),
-        id_(new_session_id()),
-        client_(peer_of(socket)),
-        client_ip_(ip_of(socket)),
+      : SessionCore(std::move(socket), std::move(snap), listener_index, svc),
         grant_(auth::match_no_auth(cfg_, client_ip_)),
-        conn_(std::move(socket), listener_tls_ ? *listener_tls_ : *snap_->plain_tls),
         machine_(make_options()) {}
 
-  Connection& connection() { return conn_; }
-
   net::awaitable<void> run() {
-    boost::system::error_code ec;
-    conn_.socket().set_option(tcp::no_delay(true), ec);
-    log(LogLevel::info, "connect", {{"client", client_}, {"listener", listener_.name()},
-                                    {"no_auth", grant_ ? "yes" : "no"}});
-
-    if (listener_.tls == conf::TlsMode::implicit) {
-      auto hs = co_await conn_.handshake_server(cfg_.limits.command_timeout);
-      if (!hs.ok()) {
-        result_ = "tls_failed";
-        log(LogLevel::warn, "tls_failed", {{"client", client_}, {"error", hs.describe()},
-                                           {"hint", "the device must speak TLS 1.2+ on an implicit-TLS port"}});
-        conn_.close_now();
-        summary();
-        co_return;
-      }
-      log(LogLevel::debug, "tls", {{"version", conn_.tls_description()}});
+    opened({{"no_auth", grant_ ? "yes" : "no"}});
+    // Not `if (!co_await ...)`: GCC 12 miscompiled that here (the frame was
+    // resumed after its end); a named result is safe.
+    const bool tls_ok = co_await accept_tls();
+    if (!tls_ok) {
+      summary();
+      co_return;
     }
 
     machine_.start();
@@ -75,10 +57,6 @@ class SmtpSession {
     o.max_line_length = cfg_.limits.max_line_length;
     if (listener_.tls == conf::TlsMode::implicit) o.tls_active = true;
     return o;
-  }
-
-  void log(LogLevel level, std::string_view event, std::initializer_list<Field> fields) {
-    svc_.log.log(level, id_, event, fields);
   }
 
   void summary() {
@@ -346,29 +324,18 @@ class SmtpSession {
     co_return *reply;
   }
 
-  Services& svc_;
-  std::shared_ptr<const ConfigSnapshot> snap_;
-  const conf::Config& cfg_;
-  const conf::Listener& listener_;
-  std::shared_ptr<ssl::context> listener_tls_;
-  std::string id_;
-  std::string client_;
-  conf::IpAddress client_ip_;
   std::optional<auth::Grant> grant_;  // set by a no_auth rule or a login
-  Connection conn_;
   smtp::Server machine_;
   std::unique_ptr<UpstreamSmtp> upstream_;
   std::optional<MailboxSlots::Slot> slot_;  // held while upstream_ may be connected
   std::array<char, 16384> buf_{};
   bool in_data_ = false;
-  Clock::time_point started_ = Clock::now();
   Clock::time_point message_started_ = Clock::now();
   std::uint64_t message_bytes_ = 0;
   std::uint64_t bytes_in_ = 0;
   std::uint64_t upstream_bytes_ = 0;
   std::uint64_t messages_ok_ = 0;
   std::uint64_t messages_failed_ = 0;
-  std::string result_ = "ok";
 };
 
 }  // namespace

@@ -90,24 +90,27 @@ LoginRun run_login_server(Server& m, const Plan& plan, const LoginAnswer& answer
   return r;
 }
 
-template <class Server, class Options>
-LoginRun login_server_transcript(const Options& opts, const Plan& script, const LoginAnswer& answer = accept_alice()) {
-  LoginRun first;
-  bool have_first = false;
-  for (const auto& plan : feeding_plans(script)) {
-    Server m(opts);
-    auto r = run_login_server(m, plan, answer);
-    if (!have_first) {
-      first = r;
-      have_first = true;
-      continue;
-    }
-    INFO("feeding plan " << describe(plan));
+// Runs `run_one` with every feeding plan; all must agree with the first.
+template <class RunOne>
+LoginRun all_plans_agree(const Plan& script, RunOne run_one) {
+  const auto plans = feeding_plans(script);
+  LoginRun first = run_one(plans.front());
+  for (std::size_t i = 1; i < plans.size(); ++i) {
+    auto r = run_one(plans[i]);
+    INFO("feeding plan " << describe(plans[i]));
     CHECK(r.output == first.output);
     CHECK(r.events == first.events);
     CHECK(r.leftover == first.leftover);
   }
   return first;
+}
+
+template <class Server, class Options>
+LoginRun login_server_transcript(const Options& opts, const Plan& script, const LoginAnswer& answer = accept_alice()) {
+  return all_plans_agree(script, [&](const Plan& plan) {
+    Server m(opts);
+    return run_login_server(m, plan, answer);
+  });
 }
 
 template <class Client>
@@ -139,22 +142,10 @@ LoginRun run_login_client(Client& c, const Plan& plan) {
 
 template <class Client, class Options>
 LoginRun login_client_transcript(const Options& opts, const std::string& token, const Plan& script) {
-  LoginRun first;
-  bool have_first = false;
-  for (const auto& plan : feeding_plans(script)) {
+  return all_plans_agree(script, [&](const Plan& plan) {
     Client c(opts, token);
-    auto r = run_login_client(c, plan);
-    if (!have_first) {
-      first = r;
-      have_first = true;
-      continue;
-    }
-    INFO("feeding plan " << describe(plan));
-    CHECK(r.output == first.output);
-    CHECK(r.events == first.events);
-    CHECK(r.leftover == first.leftover);
-  }
-  return first;
+    return run_login_client(c, plan);
+  });
 }
 
 }  // namespace xr::test

@@ -1,0 +1,49 @@
+#include "relay/session_core.hpp"
+
+#include "relay/session_support.hpp"
+
+#include <vector>
+
+namespace xr::relay {
+
+using conf::LogLevel;
+
+SessionCore::SessionCore(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t listener_index,
+                         Services& svc)
+    : svc_(svc),
+      snap_(std::move(snap)),
+      cfg_(snap_->config),
+      listener_(cfg_.listeners.at(listener_index)),
+      listener_tls_(snap_->listener_tls.at(listener_index)),
+      id_(new_session_id()),
+      client_(peer_of(socket)),
+      client_ip_(ip_of(socket)),
+      conn_(std::move(socket), listener_tls_ ? *listener_tls_ : *snap_->plain_tls) {}
+
+void SessionCore::log(LogLevel level, std::string_view event, std::initializer_list<Field> fields) {
+  svc_.log.log(level, id_, event, fields);
+}
+
+void SessionCore::opened(std::initializer_list<Field> extra) {
+  boost::system::error_code ec;
+  conn_.socket().set_option(tcp::no_delay(true), ec);
+  std::vector<Field> fields{{"client", client_}, {"listener", listener_.name()}};
+  fields.insert(fields.end(), extra.begin(), extra.end());
+  svc_.log.log(LogLevel::info, id_, "connect", fields);
+}
+
+net::awaitable<bool> SessionCore::accept_tls() {
+  if (listener_.tls != conf::TlsMode::implicit) co_return true;
+  auto hs = co_await conn_.handshake_server(cfg_.limits.command_timeout);
+  if (!hs.ok()) {
+    result_ = "tls_failed";
+    log(LogLevel::warn, "tls_failed", {{"client", client_}, {"error", hs.describe()},
+                                       {"hint", "the client must speak TLS 1.2+ on an implicit-TLS port"}});
+    conn_.close_now();
+    co_return false;
+  }
+  log(LogLevel::debug, "tls", {{"version", conn_.tls_description()}});
+  co_return true;
+}
+
+}  // namespace xr::relay

@@ -1,0 +1,46 @@
+// What every device session holds, whatever its protocol: the config
+// snapshot it started with, its listener, its id for the log, the device's
+// address and connection; and the start every session shares (TCP_NODELAY,
+// the connect line, the implicit-TLS handshake).
+#pragma once
+
+#include "conf/config.hpp"
+#include "relay/connection.hpp"
+#include "relay/runtime.hpp"
+
+#include <chrono>
+#include <initializer_list>
+#include <memory>
+#include <string>
+
+namespace xr::relay {
+
+class SessionCore {
+ public:
+  SessionCore(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t listener_index,
+              Services& svc);
+
+  Connection& connection() { return conn_; }
+
+ protected:
+  void log(conf::LogLevel level, std::string_view event, std::initializer_list<Field> fields);
+  // Sets TCP_NODELAY and logs the connect line, with `extra` fields.
+  void opened(std::initializer_list<Field> extra = {});
+  // On an implicit-TLS listener, the handshake. False when the session must
+  // end: the failure is logged, the connection closed and result_ set.
+  net::awaitable<bool> accept_tls();
+
+  Services& svc_;
+  std::shared_ptr<const ConfigSnapshot> snap_;
+  const conf::Config& cfg_;
+  const conf::Listener& listener_;
+  std::shared_ptr<ssl::context> listener_tls_;
+  std::string id_;
+  std::string client_;  // "address:port" for the log
+  conf::IpAddress client_ip_;
+  Connection conn_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::string result_ = "ok";  // for session_end
+};
+
+}  // namespace xr::relay
