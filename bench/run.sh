@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Benchmarks: builds the relay, starts the token stand-in and a fast SMTP sink
-# on 127.0.0.1, runs the scenarios in bench/run.py and prints the figures.
+# Benchmarks: builds the relay (Release, in build-bench/), starts the token
+# stand-in and a fast SMTP/IMAP sink on 127.0.0.1, runs the scenarios in
+# bench/run.py and prints the figures.
 # Usage: bench/run.sh [--runs N] [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -G Ninja >/dev/null 2>&1
-cmake --build build --target xoauth2-relay >/dev/null
-exec /usr/bin/python3 bench/run.py --relay build/xoauth2-relay "$@"
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-bench --target xoauth2-relay >/dev/null
+exec /usr/bin/python3 bench/run.py --relay build-bench/xoauth2-relay "$@"

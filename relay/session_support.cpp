@@ -2,6 +2,7 @@
 
 #include "protocols/secret.hpp"
 
+#include <fmt/format.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -12,8 +13,10 @@ std::string endpoint_string(const tcp::endpoint& ep) {
   auto addr = ep.address();
   if (addr.is_v6() && addr.to_v6().is_v4_mapped())
     addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
-  if (addr.is_v6()) return "[" + addr.to_string() + "]:" + std::to_string(ep.port());
-  return addr.to_string() + ":" + std::to_string(ep.port());
+  // fmt rather than string concatenation: GCC 12 at -O3 warns (falsely)
+  // about the latter here.
+  if (addr.is_v6()) return fmt::format("[{}]:{}", addr.to_string(), ep.port());
+  return fmt::format("{}:{}", addr.to_string(), ep.port());
 }
 
 std::string peer_of(const tcp::socket& s) {

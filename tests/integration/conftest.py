@@ -67,6 +67,7 @@ class Standin(StandinControl):
         self.dir, self.ports, self.secret, self.proc = directory, ports, secret, proc
         self.control = self
         self.token_port, self.smtp_port, self.control_port = ports["token"], ports["smtp"], ports["control"]
+        self.imap_port, self.pop3_port = ports["imap"], ports["pop3"]
         self.ca = os.path.join(directory, pki.CA_CERT)
         self.server_cert = os.path.join(directory, pki.SERVER_CERT)
         self.server_key = os.path.join(directory, pki.SERVER_KEY)

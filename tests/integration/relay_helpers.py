@@ -34,14 +34,64 @@ def tls_context(ca):
     return ctx
 
 
-class RawSmtp:
-    def __init__(self, port):
+class RawLines:
+    """A line-level client connection (optionally TLS from the start), for
+    tests that must control every byte."""
+
+    def __init__(self, port, ca=None, implicit_tls=False):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        if implicit_tls:
+            self.sock = tls_context(ca).wrap_socket(self.sock, server_hostname="localhost")
         self.buf = b""
 
     def send(self, data):
         self.sock.sendall(data)
 
+    def _fill(self, timeout):
+        self.sock.settimeout(timeout)
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError(f"connection closed; unread: {self.buf[:200]!r}")
+        self.buf += chunk
+
+    def line(self, timeout=30):
+        while b"\r\n" not in self.buf:
+            self._fill(timeout)
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line + b"\r\n"
+
+    def until_tagged(self, tag, timeout=30):
+        """IMAP: lines up to and including the one tagged `tag`."""
+        lines = []
+        while True:
+            lines.append(self.line(timeout))
+            if lines[-1].startswith(tag + b" "):
+                return lines
+
+    def read_exactly(self, n, timeout=30):
+        while len(self.buf) < n:
+            self._fill(timeout)
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def start_tls(self, ca):
+        assert self.buf == b"", "bytes after the TLS go-ahead"
+        self.sock = tls_context(ca).wrap_socket(self.sock, server_hostname="localhost")
+
+    def closed(self, timeout=10):
+        """True when the peer closes without sending more."""
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(1) == b""
+        except (ConnectionResetError, ssl.SSLError):
+            return True
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+class RawSmtp(RawLines):
     def read_reply(self, timeout=30):
         """One complete (possibly multi-line) reply."""
         self.sock.settimeout(timeout)
@@ -62,18 +112,19 @@ class RawSmtp:
         self.send(line + b"\r\n")
         return self.read_reply()
 
-    def start_tls(self, ca):
-        assert self.buf == b"", "bytes after the 220 to STARTTLS"
-        self.sock = tls_context(ca).wrap_socket(self.sock, server_hostname="localhost")
-
-    def close(self):
-        with contextlib.suppress(OSError):
-            self.sock.close()
-
 
 @contextlib.contextmanager
 def raw_session(port):
     conn = RawSmtp(port)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def raw_lines(port, ca=None, implicit_tls=False):
+    conn = RawLines(port, ca, implicit_tls)
     try:
         yield conn
     finally:

@@ -1,6 +1,7 @@
 """Tiny client for the stand-in's control API (tests/standin/control.py)."""
 import base64
 import json
+import urllib.parse
 import urllib.request
 
 
@@ -42,3 +43,18 @@ class StandinControl:
     def reload(self):
         """Re-reads the apps JSON file."""
         self._call("POST", "/reload", {})
+
+    def deliver(self, address, data):
+        """Puts a message (bytes) into a mailbox, as if mail had arrived; returns its UID."""
+        req = urllib.request.Request(f"{self.base}/mailboxes/{urllib.parse.quote(address)}/messages",
+                                     data=data, method="POST",
+                                     headers={"Content-Type": "message/rfc822"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())["uid"]
+
+    def mailbox_messages(self, address):
+        """[{"uid", "size", "flags", "data" (bytes)}] of a mailbox, in UID order."""
+        msgs = self._call("GET", f"/mailboxes/{urllib.parse.quote(address)}/messages")
+        for m in msgs:
+            m["data"] = base64.b64decode(m["data"])
+        return msgs

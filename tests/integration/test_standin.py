@@ -435,7 +435,7 @@ def test_process_stops_by_itself_and_keeps_its_ca(tmp_path, standin, how):
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
         ports = json.loads((d / "ports.json").read_text())
-        assert set(ports) == {"token", "smtp", "control"}
+        assert set(ports) == {"token", "smtp", "imap", "pop3", "control"}
         assert (d / pki.CA_CERT).read_bytes() == open(standin.ca, "rb").read()
         # Its new server certificate chains to that CA, for 127.0.0.1.
         with socket.create_connection(("127.0.0.1", ports["token"]), timeout=10) as raw:

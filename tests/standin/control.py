@@ -1,6 +1,8 @@
 """Plain-HTTP control API on 127.0.0.1 that tests use to look inside the
-stand-in and to inject failures: /stats, /messages, /knobs, /reset, /reload."""
+stand-in and to inject failures: /stats, /messages, /knobs, /reset, /reload,
+/mailboxes/<address>/messages."""
 import base64
+import urllib.parse
 import http.server
 import json
 import threading
@@ -28,8 +30,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         return json.loads(raw) if raw.strip() else {}
 
+    def mailbox_path(self):
+        """The address in /mailboxes/<address>/messages, or None."""
+        parts = self.path.split("/")
+        if len(parts) == 4 and parts[1] == "mailboxes" and parts[3] == "messages" and parts[2]:
+            return urllib.parse.unquote(parts[2])
+        return None
+
     def do_GET(self):
         st = self.server.state
+        address = self.mailbox_path()
+        if address:
+            _, _, msgs = st.mailbox(address)
+            return self.send_json(200, [dict(m, size=len(m["data"]), data=base64.b64encode(m["data"]).decode())
+                                        for m in msgs])
         if self.path == "/stats":
             return self.send_json(200, st.stats())
         if self.path == "/knobs":
@@ -48,6 +62,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         st = self.server.state
+        address = self.mailbox_path()
+        if address:  # the body is the raw message
+            length = int(self.headers.get("Content-Length") or 0)
+            uid = st.deliver(address, self.rfile.read(length) if length else b"")
+            return self.send_json(200, {"uid": uid})
         try:
             doc = self.read_json()
         except ValueError:

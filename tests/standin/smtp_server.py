@@ -3,17 +3,14 @@ STARTTLS, AUTH XOAUTH2 with tokens from token_endpoint.py, SendAs checks,
 DATA and BDAT. Replies use Exchange's codes and texts, so the relay is tested
 against what it will really hear. Knobs (state.py) inject Exchange's failures."""
 import asyncio
-import base64
-import binascii
 import email.utils
-import json
 import os
 import re
 import ssl
 import sys
 
 import apps
-import jwt_tokens
+import xoauth2
 
 NAME = "STANDIN01.outlook.standin.test"
 MAX_SIZE = 37748736          # Exchange Online's advertised SIZE (36 MB)
@@ -25,9 +22,6 @@ DISABLED_535 = ("535 5.7.139 Authentication unsuccessful, SmtpClientAuthenticati
                 "for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. "
                 "[standin]")
 ROLE = "SMTP.SendAsApp"
-FAIL_CHALLENGE = base64.b64encode(json.dumps(
-    {"status": "401", "schemes": "bearer", "scope": "https://outlook.office365.com/.default"}
-).encode()).decode()
 ADDR = re.compile(r"^(FROM|TO):\s*<([^<>]*)>(.*)$", re.IGNORECASE)
 
 
@@ -46,20 +40,6 @@ def ehlo_lines(tls):
     ext += ["AUTH LOGIN XOAUTH2"] if tls else ["STARTTLS"]
     ext += ["8BITMIME", "BINARYMIME", "CHUNKING", "SMTPUTF8"]
     return [f"{NAME} Hello [127.0.0.1]"] + ext
-
-
-def parse_xoauth2(b64):
-    """(user, token) from the SASL XOAUTH2 initial response, or None."""
-    try:
-        raw = base64.b64decode(b64, validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return None
-    parts = raw.split("\x01")
-    if len(parts) != 4 or parts[2:] != ["", ""]:
-        return None
-    if not parts[0].startswith("user=") or not parts[1].startswith("auth=Bearer "):
-        return None
-    return parts[0][5:], parts[1][12:]
 
 
 class Session:
@@ -211,7 +191,7 @@ class Session:
         if reply.startswith("535") and self.state.knob("auth_fail_challenge"):
             # Google's XOAUTH2 failure form: a 334 with base64 JSON; the client
             # must answer with an empty line before it gets the final reply.
-            await self.reply("334 " + FAIL_CHALLENGE)
+            await self.reply("334 " + xoauth2.FAIL_CHALLENGE)
             await self.read_line()
         await self.reply(reply)
 
@@ -221,20 +201,9 @@ class Session:
             return await self.refuse(FAIL_535, "knob auth_fail")
         if st.knob("smtp_auth_disabled"):
             return await self.refuse(DISABLED_535, "knob smtp_auth_disabled")
-        parsed = parse_xoauth2(response)
-        if parsed is None:
-            return await self.refuse(FAIL_535, "malformed XOAUTH2 string")
-        user, token = parsed
-        try:
-            claims = self.srv.issuer.check(token)
-        except jwt_tokens.JwtError as e:
-            return await self.refuse(FAIL_535, f"token: {e}")
-        if ROLE not in (claims.get("roles") or []):
-            return await self.refuse(FAIL_535, f"token lacks {ROLE}")
-        send_as = self.srv.registry.send_as_list(claims.get("tid"), claims.get("appid"), user)
-        if send_as is None:
-            return await self.refuse(FAIL_535, f"app has no permission on mailbox {user}")
-        mailbox = user.lower()
+        mailbox, send_as, why = xoauth2.check(response, self.srv.issuer, self.srv.registry, ROLE)
+        if why:
+            return await self.refuse(FAIL_535, why)
         if not st.session_open(mailbox, st.knob("max_concurrent_per_mailbox")):
             return await self.refuse("432 4.3.2 Concurrent connections limit exceeded.",
                                      f"concurrency limit for {mailbox}")

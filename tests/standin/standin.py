@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Office 365 stand-in for xoauth2-relay tests: an Entra ID token endpoint
-(HTTPS), an Exchange Online-like SMTP server (STARTTLS + XOAUTH2) and a control
-API, all on 127.0.0.1 with ephemeral ports.
+(HTTPS), Exchange Online-like SMTP (STARTTLS), IMAP and POP3 (implicit TLS)
+servers that take XOAUTH2, and a control API, all on 127.0.0.1 with
+ephemeral ports.
 
     /usr/bin/python3 tests/standin/standin.py --dir DIR --config APPS.json [--maildir M]
 
@@ -19,6 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import apps  # noqa: E402
 import control  # noqa: E402
+import imap_server  # noqa: E402
+import pop3_server  # noqa: E402
 import pki  # noqa: E402
 import smtp_server  # noqa: E402
 import state  # noqa: E402
@@ -61,7 +64,10 @@ async def main(args):
     token = token_endpoint.TokenServer(st, registry, issuer, cert, key)
     ctl = control.ControlServer(st, registry)
     smtp = smtp_server.SmtpServer(st, registry, issuer, cert, key, maildir=args.maildir)
-    ports = {"token": token.start(), "smtp": await smtp.start(), "control": ctl.start()}
+    imap = imap_server.ImapServer(st, registry, issuer, smtp.tls_context)
+    pop3 = pop3_server.Pop3Server(st, registry, issuer, smtp.tls_context)
+    ports = {"token": token.start(), "smtp": await smtp.start(), "imap": await imap.start(),
+             "pop3": await pop3.start(), "control": ctl.start()}
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -71,7 +77,8 @@ async def main(args):
     write_ports(args.dir, ports)
     print(f"standin: listening {json.dumps(ports)}", file=sys.stderr, flush=True)
     await stop.wait()
-    smtp.server.close()
+    for server in (smtp, imap, pop3):
+        server.server.close()
     token.shutdown()
     ctl.shutdown()
 

@@ -22,6 +22,8 @@ KNOB_DEFAULTS = {
     "drop_after": None,          # see DROP_POINTS
     "reply_delay": 0,            # seconds before every SMTP reply
     "greeting_delay": 0,         # seconds before the 220 greeting
+    # IMAP server
+    "imap_no_sasl_ir": False,    # do not advertise SASL-IR: AUTHENTICATE takes the "+" continuation
 }
 
 DROP_POINTS = {"greeting", "ehlo", "auth", "mail", "rcpt", "data_start", "data_mid", "data_end"}
@@ -59,9 +61,12 @@ class State:
             self.knobs = dict(KNOB_DEFAULTS)
             self.token = {"requests": 0, "issued": 0, "tenants": {}}
             self.smtp = {"connections": 0, "auth_ok": 0, "auth_failed": 0, "messages": 0}
-            self.sessions = {}  # mailbox -> authenticated sessions now open
+            self.counters = {p: {"connections": 0, "auth_ok": 0, "auth_failed": 0} for p in ("imap", "pop3")}
+            # protocol -> mailbox -> authenticated sessions now open
+            self.sessions = {"smtp": {}, "imap": {}, "pop3": {}}
             self.messages = []
             self._seq = 0
+            self.mailboxes = {}  # address -> {"uidvalidity", "next_uid", "messages": [...]}
 
     # knobs ---------------------------------------------------------------
     def merge_knobs(self, changes):
@@ -90,27 +95,68 @@ class State:
         with self.lock:
             self.smtp[what] += 1
 
-    def session_open(self, mailbox, limit):
-        """Registers an authenticated session unless `limit` is reached."""
+    def count(self, protocol, what):
+        """IMAP/POP3 counters: connections, auth_ok, auth_failed."""
         with self.lock:
-            n = self.sessions.get(mailbox, 0)
+            self.counters[protocol][what] += 1
+
+    def session_open(self, mailbox, limit, protocol="smtp"):
+        """Registers an authenticated session unless `limit` is reached
+        (counted per protocol, as Exchange does)."""
+        with self.lock:
+            open_now = self.sessions[protocol]
+            n = open_now.get(mailbox, 0)
             if limit is not None and n >= limit:
                 return False
-            self.sessions[mailbox] = n + 1
+            open_now[mailbox] = n + 1
             return True
 
-    def session_close(self, mailbox):
+    def session_close(self, mailbox, protocol="smtp"):
         with self.lock:
-            n = self.sessions.get(mailbox, 0) - 1
+            open_now = self.sessions[protocol]
+            n = open_now.get(mailbox, 0) - 1
             if n > 0:
-                self.sessions[mailbox] = n
+                open_now[mailbox] = n
             else:
-                self.sessions.pop(mailbox, None)
+                open_now.pop(mailbox, None)
 
     def stats(self):
         with self.lock:
-            return {"token": copy.deepcopy(self.token),
-                    "smtp": dict(self.smtp, sessions=dict(self.sessions))}
+            out = {"token": copy.deepcopy(self.token),
+                   "smtp": dict(self.smtp, sessions=dict(self.sessions["smtp"]))}
+            for p, c in self.counters.items():
+                out[p] = dict(c, sessions=dict(self.sessions[p]))
+            return out
+
+    # mailboxes (IMAP and POP3 read and change them) ------------------------
+    def _box(self, address):
+        return self.mailboxes.setdefault(address.lower(), {"uidvalidity": 1, "next_uid": 1, "messages": []})
+
+    def deliver(self, address, data, flags=()):
+        """Appends a message; returns its UID."""
+        with self.lock:
+            box = self._box(address)
+            uid = box["next_uid"]
+            box["next_uid"] += 1
+            box["messages"].append({"uid": uid, "data": bytes(data), "flags": list(flags)})
+            return uid
+
+    def mailbox(self, address):
+        """(uidvalidity, next_uid, [messages]) — a snapshot."""
+        with self.lock:
+            box = self._box(address)
+            return box["uidvalidity"], box["next_uid"], [dict(m, flags=list(m["flags"])) for m in box["messages"]]
+
+    def set_flags(self, address, uid, flags):
+        with self.lock:
+            for m in self._box(address)["messages"]:
+                if m["uid"] == uid:
+                    m["flags"] = list(flags)
+
+    def remove(self, address, uids):
+        with self.lock:
+            box = self._box(address)
+            box["messages"] = [m for m in box["messages"] if m["uid"] not in set(uids)]
 
     # messages ------------------------------------------------------------
     def store(self, mailbox, mail_from, rcpts, data):

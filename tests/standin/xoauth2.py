@@ -1,0 +1,48 @@
+"""SASL XOAUTH2 as Exchange Online checks it, shared by the SMTP, IMAP and
+POP3 servers: the initial response's shape, the token (signature, expiry,
+audience via jwt_tokens), the protocol's app role, and the app's access to
+the mailbox. Reasons are printed by the servers, never the token."""
+import base64
+import binascii
+import json
+
+import jwt_tokens
+
+# Google's failure form, which the relay must also cope with: a challenge of
+# base64 JSON the client answers with an empty line.
+FAIL_CHALLENGE = base64.b64encode(json.dumps(
+    {"status": "401", "schemes": "bearer", "scope": "https://outlook.office365.com/.default"}
+).encode()).decode()
+
+
+def parse(b64):
+    """(user, token) from the SASL XOAUTH2 initial response, or None."""
+    try:
+        raw = base64.b64decode(b64, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    parts = raw.split("\x01")
+    if len(parts) != 4 or parts[2:] != ["", ""]:
+        return None
+    if not parts[0].startswith("user=") or not parts[1].startswith("auth=Bearer "):
+        return None
+    return parts[0][5:], parts[1][12:]
+
+
+def check(response, issuer, registry, role):
+    """(mailbox, send_as, None) when Exchange would accept the login, else
+    (None, None, reason)."""
+    parsed = parse(response)
+    if parsed is None:
+        return None, None, "malformed XOAUTH2 string"
+    user, token = parsed
+    try:
+        claims = issuer.check(token)
+    except jwt_tokens.JwtError as e:
+        return None, None, f"token: {e}"
+    if role not in (claims.get("roles") or []):
+        return None, None, f"token lacks {role}"
+    send_as = registry.send_as_list(claims.get("tid"), claims.get("appid"), user)
+    if send_as is None:
+        return None, None, f"app has no permission on mailbox {user}"
+    return user.lower(), send_as, None
