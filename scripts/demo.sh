@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything, builds the relay, starts the local Office 365 stand-in
-# (token endpoint + Exchange-like SMTP server on 127.0.0.1), writes an example
+# (token endpoint + Exchange-like SMTP, IMAP and POP3 servers on 127.0.0.1),
+# writes an example
 # configuration into demo/, and runs the relay in the foreground.
 # Ctrl-C stops the relay and the stand-in.
 set -euo pipefail
@@ -43,6 +44,8 @@ for _ in $(seq 100); do [ -s "$demo/ports.json" ] && break; sleep 0.1; done
 port() { /usr/bin/python3 -c "import json,sys; print(json.load(open('$demo/ports.json'))['$1'])"; }
 token_port=$(port token)
 smtp_port=$(port smtp)
+imap_port=$(port imap)
+pop3_port=$(port pop3)
 
 hash=$(printf 'demo-password\n' | build/xoauth2-relay hash-password | tail -n 1)
 
@@ -60,6 +63,8 @@ tenants:
     client_secret_file: contoso.secret
     authority: https://127.0.0.1:$token_port
     smtp: {host: 127.0.0.1, port: $smtp_port, tls: starttls}
+    imap: {host: 127.0.0.1, port: $imap_port, tls: implicit}
+    pop3: {host: 127.0.0.1, port: $pop3_port, tls: implicit}
     ca_file: ca.crt
 listeners:
   - protocol: smtp
@@ -71,23 +76,38 @@ listeners:
     listen: "127.0.0.1:2525"
     tls: none
     allow_plaintext_auth: true
+  - protocol: imap
+    listen: "127.0.0.1:2993"
+    tls: implicit
+    cert_file: server.crt
+    key_file: server.key
+  - protocol: pop3
+    listen: "127.0.0.1:2995"
+    tls: implicit
+    cert_file: server.crt
+    key_file: server.key
 users:
   scanner01:
     password_hash: "$hash"
     tenant: contoso
     mailbox: scanner@contoso.com
-    protocols: [smtp]
+    protocols: [smtp, imap, pop3]
 YAML
 
 build/xoauth2-relay check-config --config "$demo/relay.yaml"
 cat <<TXT
 
-The relay listens on 127.0.0.1:2587 (STARTTLS) and 127.0.0.1:2525 (plain).
+The relay listens on 127.0.0.1:2587 (SMTP, STARTTLS), 127.0.0.1:2525 (SMTP,
+plain), 127.0.0.1:2993 (IMAP, TLS) and 127.0.0.1:2995 (POP3, TLS).
 In another terminal, send a mail through it:
 
   swaks --server 127.0.0.1:2587 --tls --tls-verify --tls-ca-path demo/ca.crt \\
         --auth-user scanner01 --auth-password demo-password \\
         --from scanner@contoso.com --to someone@example.com
+
+or log in over IMAP (the mailbox starts empty):
+
+  curl --cacert demo/ca.crt --user scanner01:demo-password imaps://127.0.0.1:2993/INBOX
 
 Accepted messages appear in demo/mail/. Ctrl-C stops everything.
 
