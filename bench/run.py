@@ -126,8 +126,21 @@ limits: {{max_sessions: 30000}}
                           for i in range(IDLE_USERS))
         with open(os.path.join(self.dir, "relay.yaml"), "w") as f:
             f.write(cfg.replace("{users}", users))
-        self.relay = self.start([relay_bin, "run", "--config", os.path.join(self.dir, "relay.yaml")], "relay.log")
+        self.relay_bin = relay_bin
+        self.start_relay()
+
+    def start_relay(self):
+        self.relay = self.start([self.relay_bin, "run", "--config", os.path.join(self.dir, "relay.yaml")],
+                                "relay.log")
         wait_for(lambda: port_open(self.plain_port), "the relay")
+
+    def restart_relay(self):
+        """A fresh process: memory freed by earlier scenarios stays in the
+        allocator and would hide what new sessions cost."""
+        self.relay.send_signal(signal.SIGTERM)
+        self.relay.wait(30)
+        self.procs.remove(self.relay)
+        self.start_relay()
 
     def start(self, argv, log, stdin=subprocess.DEVNULL):
         p = subprocess.Popen(argv, stdout=open(os.path.join(self.dir, log), "w"), stderr=subprocess.STDOUT,
@@ -168,20 +181,32 @@ def loadgen(stand, kind, sessions, concurrency, size, messages=1):
 
 
 def idle(stand, count, protocol="smtp", tls="none"):
+    """Relay RSS per idle session: a fresh relay, warmed up (token, login
+    cache, TLS contexts, threads) by a few sessions, then `count` more."""
     port = stand.plain_port if protocol == "smtp" else stand.imaps_port if tls == "implicit" else stand.imap_port
+    stand.restart_relay()
+
+    def hold(n):
+        p = subprocess.Popen([PY, os.path.join(HERE, "idle.py"), "--protocol", protocol, "--port", str(port),
+                              "--tls", tls, "--ca", stand.ec_ca, "--password", PASSWORD, "--count", str(n),
+                              "--users", str(IDLE_USERS)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if not p.stdout.readline().startswith("ready"):
+            p.kill()
+            sys.exit("idle sessions did not come up")
+        return p
+
+    def release(p):
+        p.stdin.close()
+        p.wait(60)
+
+    release(hold(2 * IDLE_USERS))
+    time.sleep(1)
     rss0 = rss_kib(stand.relay.pid)
-    p = subprocess.Popen([PY, os.path.join(HERE, "idle.py"), "--protocol", protocol, "--port", str(port),
-                          "--tls", tls, "--ca", stand.ec_ca, "--password", PASSWORD, "--count", str(count),
-                          "--users", str(IDLE_USERS)],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    if not line.startswith("ready"):
-        p.kill()
-        sys.exit("idle sessions did not come up")
+    p = hold(count)
     time.sleep(2)
     rss1 = rss_kib(stand.relay.pid)
-    p.stdin.close()
-    p.wait(60)
+    release(p)
     return (rss1 - rss0) / count
 
 
