@@ -88,8 +88,10 @@ IoResult Connection::tls_failure(int ssl_error) {
   }
   unsigned long e = ERR_get_error();
   ERR_clear_error();
-  if (ssl_error == SSL_ERROR_SYSCALL && e == 0) {
-    // The peer went away without close_notify (or reset): an EOF for us.
+  if ((ssl_error == SSL_ERROR_SYSCALL && e == 0) ||
+      (ssl_error == SSL_ERROR_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+    // The peer closed TCP without close_notify, as many clients do (OpenSSL
+    // 1.1 reports SYSCALL, OpenSSL 3 this reason): an EOF for us.
     r.status = IoStatus::eof;
     return r;
   }

@@ -37,8 +37,11 @@ net::awaitable<bool> SessionCore::accept_tls() {
   auto hs = co_await conn_.handshake_server(cfg_.limits.command_timeout);
   if (!hs.ok()) {
     result_ = "tls_failed";
-    log(LogLevel::warn, "tls_failed", {{"client", client_}, {"error", hs.describe()},
-                                       {"hint", "the client must speak TLS 1.2+ on an implicit-TLS port"}});
+    // A connection closed before any handshake is a port probe or health
+    // check, not a client in trouble: no warning for it.
+    log(hs.status == IoStatus::eof ? LogLevel::info : LogLevel::warn, "tls_failed",
+        {{"client", client_}, {"error", hs.describe()},
+         {"hint", "the client must speak TLS 1.2+ on an implicit-TLS port"}});
     conn_.close_now();
     co_return false;
   }

@@ -165,10 +165,7 @@ def test_client_logout_and_upstream_close_end_the_session(standin, relay):
     with imaps(r, standin) as m:
         m.login(USER, PASSWORD)
         m.logout()
-    deadline = time.monotonic() + 10
-    while "session_end" not in r.log_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert "session_end" in r.log_text()
+    assert wait_for_log(r, "session_end")
     assert standin.stats()["imap"]["sessions"] == {}
 
 
@@ -184,3 +181,121 @@ def test_mailbox_connection_cap_queues_then_refuses(standin, relay):
     with imaps(r, standin) as third:  # the slot came back with the first session
         assert third.login(USER, PASSWORD)[0] == "OK"
     assert "event=mailbox_busy" in r.log_text()
+
+
+@pytest.mark.parametrize("listener", ["imaps", "imap", "imap_plain"])
+def test_every_listener_kind_with_login_and_authenticate_plain(standin, relay, listener):
+    r = mailbox_relay(relay, standin)
+    standin.deliver(MAILBOX, make_message(size=1000, seed="kinds"))
+
+    def connect():
+        if listener == "imaps":
+            return imaps(r, standin)
+        m = imaplib.IMAP4("127.0.0.1", r.port(listener), timeout=30)
+        if listener == "imap":
+            m.starttls(ssl_context=tls_context(standin.ca))
+        return m
+
+    with connect() as m:
+        assert m.login(USER, PASSWORD)[0] == "OK"
+        typ, boxes = m.list()
+        assert typ == "OK" and b"INBOX" in boxes[0]
+        assert m.select("INBOX") == ("OK", [b"1"])
+    with connect() as m:
+        typ, _ = m.authenticate("PLAIN", lambda _: f"\0{USER}\0{PASSWORD}".encode())
+        assert typ == "OK"
+
+
+def test_source_not_allowed(standin, relay):
+    r = mailbox_relay(relay, standin, users={USER: {"sources": ["10.99.0.0/16"]}})
+    with imaps(r, standin) as m:
+        with pytest.raises(imaplib.IMAP4.error, match=r"AUTHENTICATIONFAILED"):
+            m.login(USER, PASSWORD)
+    assert "reason=source_not_allowed" in r.log_text()
+
+
+def test_starttls_injection_is_discarded(standin, relay):
+    r = mailbox_relay(relay, standin)
+    with raw_lines(r.port("imap")) as c:
+        c.line()
+        # Bytes pipelined after STARTTLS were sent in the clear: never acted upon.
+        c.send(f'a STARTTLS\r\nb LOGIN {USER} "{PASSWORD}"\r\n'.encode())
+        assert c.line().startswith(b"a OK")
+        c.start_tls(standin.ca)
+        c.send(b"c CAPABILITY\r\n")
+        lines = c.until_tagged(b"c")
+        assert not any(l.startswith(b"b ") for l in lines), lines
+        assert b"AUTH=PLAIN" in lines[0]
+    assert "auth_ok" not in r.log_text()
+
+
+def test_literal_limits(standin, relay):
+    r = mailbox_relay(relay, standin)
+    with raw_lines(r.port("imaps"), standin.ca, implicit_tls=True) as c:
+        c.line()
+        c.send(b"a LOGIN {100000}\r\n")  # never invited: nothing follows
+        assert c.line() == b"a BAD Literal too large\r\n"
+        c.send(b"b LOGIN {100000+}\r\n")  # already on its way: the relay hangs up
+        assert c.line() == b"* BYE Literal too large\r\n"
+        assert c.closed()
+
+
+def test_office_365_dropping_mid_fetch_closes_the_client(standin, relay):
+    r = mailbox_relay(relay, standin)
+    standin.deliver(MAILBOX, make_message(size=2_000_000, seed="drop-fetch"))
+    with raw_lines(r.port("imaps"), standin.ca, implicit_tls=True) as c:
+        c.line()
+        c.send(f'a LOGIN {USER} "{PASSWORD}"\r\nb SELECT INBOX\r\n'.encode())
+        c.until_tagged(b"b")
+        standin.knobs(drop_after="fetch_mid")
+        c.send(b"c FETCH 1 (BODY.PEEK[])\r\n")
+        head = c.line()
+        assert head.startswith(b"* 1 FETCH (BODY[] {2")
+        size = int(head.rsplit(b"{", 1)[1].rstrip(b"}\r\n"))
+        with pytest.raises(EOFError):
+            c.read_exactly(size + 3)  # half arrives, then the close
+    assert wait_for_log(r, "result=upstream_closed")
+
+
+def test_client_dropping_mid_append_stores_nothing(standin, relay):
+    r = mailbox_relay(relay, standin)
+    with raw_lines(r.port("imaps"), standin.ca, implicit_tls=True) as c:
+        c.line()
+        c.send(f'a LOGIN {USER} "{PASSWORD}"\r\n'.encode())
+        c.until_tagged(b"a")
+        c.send(b"b APPEND INBOX {1000000}\r\n")
+        assert c.line().startswith(b"+ ")
+        c.send(b"x" * 300_000)
+    assert wait_for_log(r, "result=client_closed")
+    deadline = time.monotonic() + 10
+    while standin.stats()["imap"]["sessions"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert standin.stats()["imap"]["sessions"] == {}  # the upstream connection was closed too
+    assert standin.mailbox_messages(MAILBOX) == []
+
+
+def wait_for_log(r, text, timeout=15):
+    deadline = time.monotonic() + timeout
+    while text not in r.log_text():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_idle_survives_minutes_of_silence(standin, relay):
+    """A client in IDLE says nothing for minutes (real clients refresh every
+    29); the relay must keep the session and deliver the notification. The
+    login-phase timeouts are set far below the silence: they must not apply
+    once the session is spliced."""
+    r = mailbox_relay(relay, standin, limits={"command_timeout": "20s", "upstream_reply_timeout": "20s"})
+    with raw_lines(r.port("imaps"), standin.ca, implicit_tls=True) as c:
+        c.line()
+        c.send(f'a LOGIN {USER} "{PASSWORD}"\r\nb SELECT INBOX\r\nc IDLE\r\n'.encode())
+        c.until_tagged(b"b")
+        assert c.line().startswith(b"+ ")
+        time.sleep(125)
+        standin.deliver(MAILBOX, make_message(size=500, seed="late"))
+        assert re.match(rb"\* \d+ EXISTS", c.line(timeout=20))
+        c.send(b"DONE\r\n")
+        assert c.until_tagged(b"c")[-1].startswith(b"c OK")

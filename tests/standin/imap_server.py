@@ -245,6 +245,9 @@ class Session:
             head = f"* {n} FETCH (" + " ".join(parts)
             if body:
                 head += (" " if parts else "") + f"{body} {{{len(m['data'])}}}\r\n"
+                if self.state.knob("drop_after") == "fetch_mid":
+                    await self.send(head.encode() + m["data"][:len(m["data"]) // 2])
+                    raise Drop("fetch_mid")
                 await self.send(head.encode() + m["data"] + b")\r\n")
             else:
                 await self.send(head + ")")

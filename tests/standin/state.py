@@ -26,7 +26,8 @@ KNOB_DEFAULTS = {
     "imap_no_sasl_ir": False,    # do not advertise SASL-IR: AUTHENTICATE takes the "+" continuation
 }
 
-DROP_POINTS = {"greeting", "ehlo", "auth", "mail", "rcpt", "data_start", "data_mid", "data_end"}
+DROP_POINTS = {"greeting", "ehlo", "auth", "mail", "rcpt", "data_start", "data_mid", "data_end",
+               "fetch_mid"}  # fetch_mid: IMAP, half of a FETCH body literal, then close
 
 
 class KnobError(ValueError):
