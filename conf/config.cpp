@@ -32,7 +32,7 @@ void load_document(LoadContext& ctx, const YAML::Node& root, Config& cfg) {
     return;
   }
   Entry top{root, YAML::Mark{}, ""};
-  MapReader m(ctx.diag, top, {"server", "log", "tenants", "listeners", "users", "no_auth", "limits"});
+  MapReader m(ctx.diag, top, {"server", "log", "tenants", "listeners", "admin", "users", "no_auth", "limits"});
   if (!m.is_map()) return;
   if (auto e = m.get("server")) load_server(ctx, *e, cfg);
   if (auto e = m.get("log")) load_log(ctx, *e, cfg);
@@ -41,6 +41,7 @@ void load_document(LoadContext& ctx, const YAML::Node& root, Config& cfg) {
   if (auto e = m.require("listeners", "add at least one, e.g. listeners: [{protocol: smtp, listen: \"0.0.0.0:587\", "
                                       "tls: starttls, cert_file: ..., key_file: ...}]"))
     load_listeners(ctx, *e, cfg);
+  if (auto e = m.get("admin")) load_admin(ctx, *e, cfg);
   if (auto e = m.get("users")) load_users(ctx, *e, cfg);
   if (auto e = m.get("no_auth")) load_no_auth(ctx, *e, cfg);
   if (auto e = m.get("limits")) load_limits(ctx, *e, cfg.limits);

@@ -49,6 +49,10 @@ struct Tenant {
   std::optional<std::string> client_secret_env;   // variable name
   Secret client_secret;                           // loaded value, empty with certificate
   std::optional<CertificateCredential> certificate;
+  // When the client secret lapses (Entra shows it under "Certificates &
+  // secrets"); the relay warns ahead. A certificate's own notAfter is read
+  // from the file instead.
+  std::optional<std::chrono::sys_days> client_secret_expires;
   std::string authority = "https://login.microsoftonline.com";
   std::string scope = "https://outlook.office365.com/.default";
   Endpoint smtp{"smtp.office365.com", 587, TlsMode::starttls, 3};
@@ -75,6 +79,13 @@ struct Listener {
   std::optional<std::string> key_file;
   bool allow_plaintext_auth = false;
   std::string name() const;  // "smtp:0.0.0.0:587": for logs
+};
+
+// The optional HTTP endpoint for ops: /metrics, /healthz, /readyz.
+struct Admin {
+  std::string listen;   // as written, e.g. "127.0.0.1:9187"
+  std::string address;
+  std::uint16_t port = 0;
 };
 
 // A device that logs in with a local user name and password.
@@ -124,6 +135,7 @@ struct Config {
   LogFormat log_format = LogFormat::text;
   std::map<std::string, Tenant> tenants;
   std::vector<Listener> listeners;
+  std::optional<Admin> admin;
   std::map<std::string, User> users;
   std::vector<NoAuthRule> no_auth;
   Limits limits;

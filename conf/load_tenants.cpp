@@ -2,6 +2,9 @@
 #include "conf/files.hpp"
 #include "conf/loader.hpp"
 
+#include <chrono>
+#include <cstdio>
+
 #include <cctype>
 #include <cstdlib>
 
@@ -118,10 +121,31 @@ void read_credential(LoadContext& ctx, const MapReader& m, Tenant& t) {
   if (auto e = m.get("certificate")) read_certificate(ctx, *e, t);
 }
 
+// `client_secret_expires: 2027-05-01`, the "Expires" date Entra shows for
+// the secret.
+void read_secret_expiry(LoadContext& ctx, const Entry& e, Tenant& t) {
+  if (t.certificate) {
+    ctx.diag.add(e.key_mark, e.path, "only for client secrets: a certificate's expiry is read from cert_file; remove this");
+    return;
+  }
+  auto v = read_string(ctx.diag, e);
+  if (!v) return;
+  unsigned y = 0, mo = 0, d = 0;
+  char tail = 0;
+  std::chrono::year_month_day ymd{};
+  if (std::sscanf(v->c_str(), "%4u-%2u-%2u%c", &y, &mo, &d, &tail) == 3 && v->size() == 10)
+    ymd = std::chrono::year_month_day{std::chrono::year(int(y)), std::chrono::month(mo), std::chrono::day(d)};
+  if (!ymd.ok()) {
+    ctx.diag.add(e.mark(), e.path, "`" + *v + "` is not a date; write it as YYYY-MM-DD, e.g. 2027-05-01");
+    return;
+  }
+  t.client_secret_expires = std::chrono::sys_days(ymd);
+}
+
 void load_tenant(LoadContext& ctx, const std::string& name, const Entry& e, Config& cfg) {
   MapReader m(ctx.diag, e,
               {"tenant_id", "client_id", "client_secret_file", "client_secret_env", "certificate", "authority", "scope",
-               "smtp", "imap", "pop3", "ca_file"});
+               "smtp", "imap", "pop3", "ca_file", "client_secret_expires"});
   if (!m.is_map()) return;
   Tenant t;
   t.name = name;
@@ -142,6 +166,7 @@ void load_tenant(LoadContext& ctx, const std::string& name, const Entry& e, Conf
     }
   }
   read_credential(ctx, m, t);
+  if (auto f = m.get("client_secret_expires")) read_secret_expiry(ctx, *f, t);
   if (auto f = m.get("authority")) {
     if (auto v = read_string(ctx.diag, *f)) {
       // The token request carries the client secret: never over plain HTTP.

@@ -24,6 +24,7 @@ void load_log(LoadContext& ctx, const Entry& e, Config& cfg);
 void load_limits(LoadContext& ctx, const Entry& e, Limits& limits);
 void load_tenants(LoadContext& ctx, const Entry& e, Config& cfg);
 void load_listeners(LoadContext& ctx, const Entry& e, Config& cfg);
+void load_admin(LoadContext& ctx, const Entry& e, Config& cfg);
 void load_users(LoadContext& ctx, const Entry& e, Config& cfg);
 void load_no_auth(LoadContext& ctx, const Entry& e, Config& cfg);
 

@@ -59,6 +59,18 @@ inline const ConfigError* error_for(const LoadResult& r, const std::string& key)
   return nullptr;
 }
 
+// Checks that loading failed with an error for `key` at line:column, and
+// returns its message.
+inline std::string expect_error(const LoadResult& r, const std::string& key, int line, int column) {
+  INFO(all_errors(r));
+  CHECK_FALSE(r.config.has_value());
+  const ConfigError* e = error_for(r, key);
+  REQUIRE_MESSAGE(e != nullptr, "no error for " << key);
+  CHECK(e->line == line);
+  CHECK(e->column == column);
+  return e->message;
+}
+
 inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }

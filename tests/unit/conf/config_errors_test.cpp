@@ -4,21 +4,6 @@
 using namespace xr::conf;
 using namespace xr::conf::test;
 
-namespace {
-
-// Checks the one error for `key` and returns its message.
-std::string expect_error(const LoadResult& r, const std::string& key, int line, int column) {
-  XR_INFO_ERRORS(r);
-  CHECK_FALSE(r.config.has_value());
-  const ConfigError* e = error_for(r, key);
-  REQUIRE_MESSAGE(e != nullptr, "no error for " << key);
-  CHECK(e->line == line);
-  CHECK(e->column == column);
-  return e->message;
-}
-
-}  // namespace
-
 TEST_CASE("YAML syntax errors carry yaml-cpp's position") {
   Fixture f;
   auto r = f.load("server:\n  hostname: [relay\nlog:\n  level: info\n");
