@@ -299,6 +299,7 @@ TokenProvider::TenantStats TokenProvider::stats(const std::string& tenant) const
   s.requests = st.requests;
   s.failures = st.failures;
   s.has_token = st.token.has_value();
+  s.last_failed = st.last_error.has_value();
   if (st.token) s.expires_at = st.token->expires_at;
   return s;
 }

@@ -62,6 +62,7 @@ class TokenProvider {
     std::uint64_t failures = 0;
     bool has_token = false;
     Clock::time_point expires_at{};
+    bool last_failed = false;     // the last completed fetch ended in an error
   };
   TenantStats stats(const std::string& tenant) const;
 

@@ -58,7 +58,7 @@ EventKind Server::refused(std::string_view text) {
 EventKind Server::next() {
   for (;;) {
     if (auto ev = settled(); ev != EventKind::need_input || phase_ != Phase::commands) return ev;
-    if (shutdown_) return close_with("* BYE Server shutting down");
+    if (shutdown_) return close_with(kShutdownNotice);
     if (reading_ == Reading::literal) {
       literal_left_ -= in_.take_bytes(raw_.literals.back(), literal_left_);
       if (literal_left_ > 0) return input_ended();

@@ -15,6 +15,10 @@
 
 namespace xr::imap {
 
+// What a client hears when the relay shuts down, in the login phase or
+// (written by the relay) after the grace period of a relayed session.
+inline constexpr std::string_view kShutdownNotice = "* BYE [UNAVAILABLE] Server shutting down";
+
 // Without allow_plaintext_auth, LOGINDISABLED before TLS; max_line_length
 // is one line of a command, without its literals.
 struct ServerOptions : LoginServerOptions {

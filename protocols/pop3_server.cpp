@@ -45,7 +45,7 @@ EventKind Server::refused(std::string_view text) {
 EventKind Server::next() {
   for (;;) {
     if (auto ev = settled(); ev != EventKind::need_input || phase_ != Phase::commands) return ev;
-    if (shutdown_) return close_with("-ERR Server shutting down");
+    if (shutdown_) return close_with(kShutdownNotice);
     std::string line;
     auto st = in_.next(line);
     if (st == LineReader::Status::need_more) return input_ended();

@@ -13,6 +13,10 @@
 
 namespace xr::pop3 {
 
+// What a client hears when the relay shuts down, in the login phase or
+// (written by the relay) after the grace period of a relayed session.
+inline constexpr std::string_view kShutdownNotice = "-ERR [SYS/TEMP] Server shutting down";
+
 // RFC 5034 asks for command lines of at least 255 octets; AUTH lines are longer.
 using ServerOptions = LoginServerOptions;
 

@@ -33,6 +33,7 @@ bool MailboxSlots::take_or_queue(const std::string& key, std::size_t limit, Take
     return true;
   }
   e.waiters.push_back(std::move(taker));
+  ++e.waiting;
   return false;
 }
 
@@ -45,7 +46,10 @@ void MailboxSlots::release(const std::string& key) {
   while (!e.waiters.empty()) {
     auto taker = std::move(e.waiters.front());
     e.waiters.pop_front();
-    if (taker()) return;
+    if (taker()) {
+      --e.waiting;
+      return;
+    }
   }
   if (--e.used == 0) entries_.erase(it);
 }
@@ -54,6 +58,20 @@ std::size_t MailboxSlots::in_use(const std::string& key) const {
   std::lock_guard g(mutex_);
   auto it = entries_.find(key);
   return it == entries_.end() ? 0 : it->second.used;
+}
+
+void MailboxSlots::gave_up(const std::string& key) {
+  std::lock_guard g(mutex_);
+  auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.waiting > 0) --it->second.waiting;
+}
+
+std::map<std::string, std::size_t> MailboxSlots::waiting() const {
+  std::lock_guard g(mutex_);
+  std::map<std::string, std::size_t> out;
+  for (const auto& [k, e] : entries_)
+    if (e.waiting > 0) out[k] = e.waiting;
+  return out;
 }
 
 net::awaitable<std::optional<MailboxSlots::Slot>> MailboxSlots::acquire(std::string key, std::size_t limit,
@@ -74,8 +92,8 @@ net::awaitable<std::optional<MailboxSlots::Slot>> MailboxSlots::acquire(std::str
           pending->complete(true);
           return;
         }
-        timer->async_wait([pending, timer](const boost::system::error_code& ec) {
-          if (!ec) pending->complete(false);
+        timer->async_wait([this, key, pending, timer](const boost::system::error_code& ec) {
+          if (!ec && pending->complete(false)) gave_up(key);
         });
       },
       net::use_awaitable);

@@ -45,17 +45,21 @@ class MailboxSlots {
                                               std::chrono::steady_clock::duration timeout);
 
   std::size_t in_use(const std::string& key) const;
+  // Sessions waiting for a slot, by key (only keys with waiters).
+  std::map<std::string, std::size_t> waiting() const;
 
  private:
   // A waiter takes a released slot by returning true (false: it gave up).
   using Taker = std::function<bool()>;
   struct Entry {
     std::size_t used = 0;
-    std::deque<Taker> waiters;
+    std::deque<Taker> waiters;  // may hold waiters that gave up
+    std::size_t waiting = 0;     // waiters still waiting
   };
   // Takes a slot now or queues `taker`; true when taken now.
   bool take_or_queue(const std::string& key, std::size_t limit, Taker taker);
   void release(const std::string& key);
+  void gave_up(const std::string& key);
 
   mutable std::mutex mutex_;
   std::map<std::string, Entry> entries_;

@@ -117,4 +117,7 @@ TEST_CASE("pop3 server: transaction commands, unknown commands, limits, QUIT") {
   CHECK(r.output.ends_with(".\r\n-ERR Autologout; idle for too long\r\n"));
   r = run({in("USER a"), eof_input()});
   CHECK(r.events == "CLOSE\n");
+  r = run({in("USER alice\r\n"), shutdown_input()});
+  CHECK(r.output == "+OK\r\n-ERR [SYS/TEMP] Server shutting down\r\n");
+  CHECK(r.closed);
 }

@@ -34,7 +34,9 @@ TEST_CASE("up to the limit at once; the next waits for a release, in arrival ord
     auto releaser = [&]() -> net::awaitable<void> {
       net::steady_timer t(io, 50ms);
       co_await t.async_wait(net::as_tuple(net::use_awaitable));
+      CHECK(slots.waiting() == std::map<std::string, std::size_t>{{key, 2}});
       first.reset();
+      CHECK(slots.waiting() == std::map<std::string, std::size_t>{{key, 1}});
       co_await t.async_wait(net::as_tuple(net::use_awaitable));
       second.reset();
     };
@@ -42,6 +44,7 @@ TEST_CASE("up to the limit at once; the next waits for a release, in arrival ord
   }());
   CHECK(order == std::vector<std::string>{"w1", "w2"});
   CHECK(slots.in_use(key) == 0);
+  CHECK(slots.waiting().empty());
 }
 
 TEST_CASE("a waiter gives up after its timeout and the slot goes to the next one") {
@@ -59,6 +62,8 @@ TEST_CASE("a waiter gives up after its timeout and the slot goes to the next one
     auto releaser = [&]() -> net::awaitable<void> {
       net::steady_timer t(io, 200ms);
       co_await t.async_wait(net::as_tuple(net::use_awaitable));
+      // The impatient one gave up at 50 ms: only the patient one waits.
+      CHECK(slots.waiting() == std::map<std::string, std::size_t>{{key, 1}});
       held.reset();
     };
     co_await (impatient() && patient() && releaser());
@@ -66,6 +71,7 @@ TEST_CASE("a waiter gives up after its timeout and the slot goes to the next one
   CHECK_FALSE(early_got);
   CHECK(late.has_value());
   CHECK(slots.in_use(key) == 1);
+  CHECK(slots.waiting().empty());
   late.reset();
   CHECK(slots.in_use(key) == 0);
 }

@@ -1,0 +1,104 @@
+#include "relay/admin_server.hpp"
+
+#include "protocols/http_request.hpp"
+
+#include <array>
+
+namespace xr::relay {
+namespace {
+
+constexpr auto kRequestTimeout = std::chrono::seconds(10);
+constexpr std::size_t kMaxHead = 8192;
+
+}  // namespace
+
+AdminServer::AdminServer(net::io_context& ctx, Logger& log, AdminHandlers handlers)
+    : ctx_(ctx), log_(log), handlers_(std::move(handlers)) {}
+
+AdminServer::~AdminServer() { stop(); }
+
+void AdminServer::start(const conf::Admin& admin) {
+  tcp::endpoint ep(net::ip::make_address(admin.address), admin.port);
+  auto acc = std::make_shared<tcp::acceptor>(ctx_);
+  boost::system::error_code ec;
+  acc->open(ep.protocol(), ec);
+  if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec && ep.address().is_v6()) acc->set_option(net::ip::v6_only(true), ec);
+  if (!ec) acc->bind(ep, ec);
+  if (!ec) acc->listen(64, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + admin.listen + " (admin): " + ec.message());
+  acceptor_ = acc;
+  listen_ = admin.listen;
+  log_.info("", "admin_listening", {{"listen", admin.listen}, {"paths", "/metrics /healthz /readyz"}});
+  net::co_spawn(ctx_, accept_loop(acc), net::detached);
+}
+
+void AdminServer::stop() {
+  if (!acceptor_) return;
+  boost::system::error_code ignored;
+  acceptor_->close(ignored);
+  acceptor_.reset();
+  listen_.clear();
+}
+
+net::awaitable<void> AdminServer::accept_loop(std::shared_ptr<tcp::acceptor> acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor->async_accept(net::as_tuple(net::use_awaitable));
+    if (ec == net::error::operation_aborted || !acceptor->is_open()) co_return;
+    if (ec) {
+      net::steady_timer t(ctx_, std::chrono::milliseconds(100));
+      co_await t.async_wait(net::as_tuple(net::use_awaitable));
+      continue;
+    }
+    net::co_spawn(ctx_, serve(std::move(socket)), net::detached);
+  }
+}
+
+net::awaitable<void> AdminServer::serve(tcp::socket socket) {
+  using namespace net::experimental::awaitable_operators;
+  net::steady_timer deadline(ctx_, kRequestTimeout);
+  std::string received;
+  std::array<char, 1024> buf{};
+  protocols::HttpRequestHead head;
+  std::string response;
+  for (;;) {
+    auto r = co_await (socket.async_read_some(net::buffer(buf), net::as_tuple(net::use_awaitable)) ||
+                       deadline.async_wait(net::as_tuple(net::use_awaitable)));
+    if (r.index() == 1) co_return;  // too slow: just close
+    auto [ec, n] = std::get<0>(r);
+    if (ec) co_return;
+    received.append(buf.data(), n);
+    auto parsed = protocols::parse_http_request_head(received, head, kMaxHead);
+    if (parsed == protocols::HttpParse::incomplete) continue;
+    if (parsed == protocols::HttpParse::bad_request)
+      response = protocols::http_response(400, "text/plain", "bad request\n");
+    else if (parsed == protocols::HttpParse::too_large)
+      response = protocols::http_response(431, "text/plain", "request head too large\n");
+    else
+      response = answer(head.method, head.path);
+    break;
+  }
+  co_await (net::async_write(socket, net::buffer(response), net::as_tuple(net::use_awaitable)) ||
+            deadline.async_wait(net::as_tuple(net::use_awaitable)));
+  boost::system::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+std::string AdminServer::answer(const std::string& method, const std::string& path) const {
+  const bool head_only = method == "HEAD";
+  if (method != "GET" && !head_only) return protocols::http_response(405, "text/plain", "only GET and HEAD\n");
+  if (path == "/metrics")
+    return protocols::http_response(200, "text/plain; version=0.0.4; charset=utf-8", handlers_.metrics(), head_only);
+  if (path == "/healthz") return protocols::http_response(200, "text/plain", "ok\n", head_only);
+  if (path == "/readyz") {
+    auto reasons = handlers_.not_ready();
+    if (reasons.empty()) return protocols::http_response(200, "text/plain", "ready\n", head_only);
+    std::string body;
+    for (const auto& r : reasons) body += r + "\n";
+    return protocols::http_response(503, "text/plain", body, head_only);
+  }
+  return protocols::http_response(404, "text/plain", "not found; try /metrics, /healthz or /readyz\n", head_only);
+}
+
+}  // namespace xr::relay

@@ -1,0 +1,125 @@
+#include "relay/metrics.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace xr::relay {
+namespace {
+
+struct Family {
+  std::string_view name;
+  std::string_view type;
+  std::string_view help;
+};
+
+// The families, in the order /metrics shows them.
+constexpr Family kFamilies[] = {
+    {"xoauth2_relay_build_info", "gauge", "Version of the running relay (value is always 1)."},
+    {"xoauth2_relay_sessions_total", "counter", "Device sessions accepted, by protocol and listener."},
+    {"xoauth2_relay_sessions_active", "gauge", "Device sessions in progress, by protocol and listener."},
+    {"xoauth2_relay_sessions_refused_total", "counter", "Connections refused because max_sessions was reached."},
+    {"xoauth2_relay_logins_total", "counter", "Device logins by protocol and outcome."},
+    {"xoauth2_relay_upstream_logins_total", "counter",
+     "XOAUTH2 logins at Office 365 by protocol and outcome (ok, refused, unavailable)."},
+    {"xoauth2_relay_upstream_replies_total", "counter", "SMTP replies from Office 365 by class (2xx, 4xx, 5xx)."},
+    {"xoauth2_relay_messages_total", "counter",
+     "Messages by outcome: accepted (Office 365 said 250) or rejected (the device heard 4xx/5xx)."},
+    {"xoauth2_relay_bytes_total", "counter",
+     "Bytes relayed by protocol and direction (in: from devices, out: to devices)."},
+    {"xoauth2_relay_token_requests_total", "counter", "Token requests to the identity platform by tenant and outcome."},
+    {"xoauth2_relay_token_expiry_seconds", "gauge", "Seconds until the tenant's cached token expires."},
+    {"xoauth2_relay_credential_expiry_seconds", "gauge",
+     "Seconds until the tenant's client secret (client_secret_expires) or certificate (notAfter) lapses."},
+    {"xoauth2_relay_mailbox_waiting", "gauge",
+     "Sessions waiting for a free connection to a mailbox (max_connections_per_mailbox)."},
+    {"xoauth2_relay_config_reloads_total", "counter", "Configuration reloads by outcome."},
+};
+
+const Family& family_of(std::string_view name) {
+  for (const auto& f : kFamilies)
+    if (f.name == name) return f;
+  throw std::logic_error(fmt::format("metric family {} is not declared", name));
+}
+
+// Label values escape backslash, double quote and newline.
+void append_label_value(std::string& out, std::string_view v) {
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+}
+
+std::string format_value(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<long long>(v));
+  return fmt::format("{}", v);
+}
+
+}  // namespace
+
+std::string Metrics::series_key(std::string_view family, const MetricLabels& labels) {
+  family_of(family);
+  if (labels.empty()) return {};
+  std::string key = "{";
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (i) key += ',';
+    key += labels[i].first;
+    key += "=\"";
+    append_label_value(key, labels[i].second);
+    key += '"';
+  }
+  key += '}';
+  return key;
+}
+
+void Metrics::add(std::string_view family, const MetricLabels& labels, double delta) {
+  auto key = series_key(family, labels);
+  std::lock_guard g(mutex_);
+  auto it = values_.find(family);
+  if (it == values_.end()) it = values_.emplace(std::string(family), std::map<std::string, double>{}).first;
+  it->second[key] += delta;
+}
+
+void Metrics::set(std::string_view family, const MetricLabels& labels, double value) {
+  auto key = series_key(family, labels);
+  std::lock_guard g(mutex_);
+  auto it = values_.find(family);
+  if (it == values_.end()) it = values_.emplace(std::string(family), std::map<std::string, double>{}).first;
+  it->second[key] = value;
+}
+
+void Metrics::replace(std::string_view family, const std::vector<std::pair<MetricLabels, double>>& series) {
+  std::map<std::string, double> fresh;
+  for (const auto& [labels, v] : series) fresh[series_key(family, labels)] = v;
+  family_of(family);
+  std::lock_guard g(mutex_);
+  values_[std::string(family)] = std::move(fresh);
+}
+
+double Metrics::value(std::string_view family, const MetricLabels& labels) const {
+  auto key = series_key(family, labels);
+  std::lock_guard g(mutex_);
+  auto it = values_.find(family);
+  if (it == values_.end()) return 0;
+  auto s = it->second.find(key);
+  return s == it->second.end() ? 0 : s->second;
+}
+
+std::string Metrics::render() const {
+  std::string out;
+  std::lock_guard g(mutex_);
+  for (const auto& f : kFamilies) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f.name, f.help, f.name, f.type);
+    auto it = values_.find(f.name);
+    if (it == values_.end()) continue;
+    for (const auto& [labels, v] : it->second) out += fmt::format("{}{} {}\n", f.name, labels, format_value(v));
+  }
+  return out;
+}
+
+}  // namespace xr::relay
