@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <ctime>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -102,6 +103,14 @@ std::string sign_ps256(EVP_PKEY* key, const std::string& input) {
 std::string certificate_thumbprint_s256(const std::string& cert_file) {
   auto cert = read_certificate(cert_file);
   return base64url_encode(der_sha256(cert.get()));
+}
+
+std::chrono::system_clock::time_point certificate_not_after(const std::string& cert_file) {
+  auto cert = read_certificate(cert_file);
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &tm) != 1)
+    throw std::runtime_error(fmt::format("{}: the certificate's notAfter date cannot be read", cert_file));
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 conf::Secret make_client_assertion(const conf::CertificateCredential& cred, const std::string& client_id,

@@ -19,6 +19,9 @@ namespace xr::auth {
 conf::Secret make_client_assertion(const conf::CertificateCredential& cred, const std::string& client_id,
                                    const std::string& audience, std::chrono::system_clock::time_point now);
 
+// The certificate's notAfter. Throws like make_client_assertion.
+std::chrono::system_clock::time_point certificate_not_after(const std::string& cert_file);
+
 // base64url(SHA-256(DER certificate)), the value of x5t#S256.
 std::string certificate_thumbprint_s256(const std::string& cert_file);
 

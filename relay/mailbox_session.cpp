@@ -29,6 +29,7 @@ struct Imap {
   static constexpr conf::Protocol protocol = conf::Protocol::imap;
   static constexpr const char* name = "imap";
   static constexpr const char* role = "IMAP.AccessAsApp";
+  static constexpr std::string_view shutdown_notice = imap::kShutdownNotice;
   static const conf::Endpoint& endpoint(const conf::Tenant& t) { return t.imap; }
 };
 
@@ -39,6 +40,7 @@ struct Pop3 {
   static constexpr conf::Protocol protocol = conf::Protocol::pop3;
   static constexpr const char* name = "pop3";
   static constexpr const char* role = "POP.AccessAsApp";
+  static constexpr std::string_view shutdown_notice = pop3::kShutdownNotice;
   static const conf::Endpoint& endpoint(const conf::Tenant& t) { return t.pop3; }
 };
 
@@ -64,10 +66,12 @@ class MailboxSession : public SessionCore {
         machine_(std::in_place, front_options<typename P::Options>(cfg_, listener_, P::name)),
         buf_(kLoginBuffer) {}
 
-  void interrupt() {
+  // A relayed session is given the grace period: an IMAP client in the
+  // middle of a large FETCH finishes it. Before that, stopping is immediate.
+  void interrupt(StopPhase phase) {
     stopping_ = true;
-    if (splice_) splice_->stop();
-    else conn_.interrupt();
+    if (!splice_) conn_.interrupt();
+    else if (phase == StopPhase::cut) splice_->stop();
   }
 
   net::awaitable<void> run() {
@@ -274,6 +278,10 @@ class MailboxSession : public SessionCore {
     bytes_in_ += r.client_to_upstream + early_client.size();
     bytes_out_ += r.upstream_to_client + upstream_leftover_.size();
     result_ = r.ended_by;
+    // Said at a point the relay does not know (it does not parse relayed
+    // bytes); the connection closes next, so a torn response does no harm.
+    if (r.ended_by == "shutdown")
+      co_await conn_.write_all(std::string(P::shutdown_notice) + "\r\n", std::chrono::seconds(2));
   }
 
   std::optional<typename P::Server> machine_;  // until the login; then only the splice runs
@@ -293,7 +301,7 @@ template <typename P>
 net::awaitable<void> run(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t idx,
                          Services& services, SessionRegistry& registry) {
   auto session = std::make_unique<MailboxSession<P>>(std::move(socket), std::move(snap), idx, services);
-  auto listed = registry.add(co_await net::this_coro::executor, [s = session.get()] { s->interrupt(); });
+  auto listed = registry.add(co_await net::this_coro::executor, [s = session.get()](StopPhase phase) { s->interrupt(phase); });
   co_await session->run();
 }
 

@@ -13,13 +13,13 @@ std::shared_ptr<void> SessionRegistry::add(net::any_io_executor ex, Interrupt in
   });
 }
 
-void SessionRegistry::interrupt_all() {
+void SessionRegistry::interrupt_all(StopPhase phase) {
   std::lock_guard lock(mutex_);
   for (auto& [id, e] : entries_) {
     // weak: a session that ends before the post runs is simply gone
     std::weak_ptr<Interrupt> weak = e.interrupt;
-    net::post(e.ex, [weak] {
-      if (auto f = weak.lock()) (*f)();
+    net::post(e.ex, [weak, phase] {
+      if (auto f = weak.lock()) (*f)(phase);
     });
   }
 }

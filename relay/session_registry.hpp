@@ -11,14 +11,19 @@
 
 namespace xr::relay {
 
+// A shutdown asks twice: `drain` when it starts (sessions between messages
+// or still logging in stop; relayed IMAP/POP3 sessions go on), `cut` when
+// the grace period is over (every session ends, with the protocol's notice).
+enum class StopPhase { drain, cut };
+
 class SessionRegistry {
  public:
-  using Interrupt = std::function<void()>;
+  using Interrupt = std::function<void(StopPhase)>;
 
   // Returns a token; the session is listed until the token is destroyed.
   std::shared_ptr<void> add(net::any_io_executor ex, Interrupt interrupt);
   // Posts every session's interrupt to its executor.
-  void interrupt_all();
+  void interrupt_all(StopPhase phase);
   std::size_t size() const;
 
  private:

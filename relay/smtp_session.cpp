@@ -345,7 +345,7 @@ net::awaitable<void> run_smtp_session(tcp::socket socket, std::shared_ptr<const 
                                       SessionRegistry& registry) {
   auto session = std::make_unique<SmtpSession>(std::move(socket), std::move(snap), listener_index, services);
   auto listed = registry.add(co_await net::this_coro::executor,
-                             [s = session.get()] { s->connection().interrupt(); });
+                             [s = session.get()](StopPhase) { s->connection().interrupt(); });
   co_await session->run();
 }
 
