@@ -93,6 +93,10 @@ class MailboxSession : public SessionCore {
 
  private:
   void summary() {
+    svc_.metrics.add("xoauth2_relay_bytes_total", {{"protocol", P::name}, {"direction", "device_to_office365"}},
+                     double(bytes_in_));
+    svc_.metrics.add("xoauth2_relay_bytes_total", {{"protocol", P::name}, {"direction", "office365_to_device"}},
+                     double(bytes_out_));
     log(LogLevel::info, "session_end",
         {{"client", client_}, {"listener", listener_.name()}, {"protocol", P::name},
          {"user", user_.empty() ? "-" : user_}, {"mailbox", grant_ ? grant_->mailbox : "-"},
@@ -162,6 +166,8 @@ class MailboxSession : public SessionCore {
     std::string mech = machine_->mechanism();
     auto t0 = SteadyClock::now();
     auto decision = co_await check_login_off_thread(svc_, cfg_, user_, password, client_ip_, P::protocol);
+    svc_.metrics.add("xoauth2_relay_logins_total",
+                     {{"protocol", P::name}, {"outcome", decision.grant ? "ok" : auth::to_string(decision.failure)}});
     if (!decision.grant) {
       log(LogLevel::warn, "auth_failed", {{"client", client_}, {"user", user_}, {"mechanism", mech},
                                           {"reason", auth::to_string(decision.failure)}});
@@ -175,6 +181,10 @@ class MailboxSession : public SessionCore {
                                     {"check_ms", ms_since(t0)}});
     grant_ = std::move(decision.grant);
     co_await open_upstream();
+  }
+
+  void count_upstream_login(const char* outcome) {
+    svc_.metrics.add("xoauth2_relay_upstream_logins_total", {{"protocol", P::name}, {"outcome", outcome}});
   }
 
   void refuse(LoginOutcome outcome, std::string text) {
@@ -208,6 +218,7 @@ class MailboxSession : public SessionCore {
                                              *snap_->upstream_tls.at(grant_->tenant));
     // STARTTLS upstream is not offered by Office 365 for IMAP/POP3: implicit TLS.
     if (auto failed = co_await connect_upstream(*upstream_, ep, cfg_.limits.upstream_connect_timeout, true)) {
+      count_upstream_login("unavailable");
       log(LogLevel::warn, "upstream_failed", {{"upstream", peer}, {"mailbox", grant_->mailbox},
                                               {"status", failed->tls ? "tls_failed" : "connect_failed"},
                                               {"detail", failed->detail}});
@@ -231,6 +242,7 @@ class MailboxSession : public SessionCore {
       if (ev == ClientEvent::logged_in) break;
       if (ev == ClientEvent::failed) {
         const bool refused = client.failure() == LoginFailure::auth_refused;
+        count_upstream_login(refused ? "refused" : "unavailable");
         log(refused ? LogLevel::error : LogLevel::warn, "upstream_failed",
             {{"upstream", peer}, {"mailbox", grant_->mailbox}, {"tenant", grant_->tenant},
              {"status", to_string(client.failure())}, {"reply", client.failure_text()}, {"io", io_problem},
@@ -250,6 +262,7 @@ class MailboxSession : public SessionCore {
         client.eof();
       }
     }
+    count_upstream_login("ok");
     log(LogLevel::info, "upstream_ok", {{"upstream", peer}, {"mailbox", grant_->mailbox},
                                         {"tls_resumed", upstream_->tls_resumed() ? "yes" : "no"}, {"ms", ms_since(t0)}});
     upstream_leftover_ = client.take_leftover();

@@ -23,7 +23,7 @@ constexpr Family kFamilies[] = {
     {"xoauth2_relay_logins_total", "counter", "Device logins by protocol and outcome."},
     {"xoauth2_relay_upstream_logins_total", "counter",
      "XOAUTH2 logins at Office 365 by protocol and outcome (ok, refused, unavailable)."},
-    {"xoauth2_relay_upstream_replies_total", "counter", "SMTP replies from Office 365 by class (2xx, 4xx, 5xx)."},
+    {"xoauth2_relay_upstream_replies_total", "counter", "SMTP replies from Office 365 by class (2xx, 3xx, 4xx, 5xx)."},
     {"xoauth2_relay_messages_total", "counter",
      "Messages by outcome: accepted (Office 365 said 250) or rejected (the device heard 4xx/5xx)."},
     {"xoauth2_relay_bytes_total", "counter",

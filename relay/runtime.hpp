@@ -9,6 +9,7 @@
 #include "relay/asio.hpp"
 #include "relay/log.hpp"
 #include "relay/mailbox_slots.hpp"
+#include "relay/metrics.hpp"
 
 #include <atomic>
 #include <map>
@@ -35,6 +36,7 @@ struct Services {
   net::thread_pool& blocking;  // crypt(3) and other CPU-heavy or blocking calls
   std::atomic<std::size_t>& active_sessions;
   MailboxSlots& mailbox_slots;
+  Metrics& metrics;
 };
 
 // A short id for correlating a session's log lines.

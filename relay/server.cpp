@@ -1,10 +1,13 @@
 #include "relay/server.hpp"
 
+#include "auth/credential_expiry.hpp"
 #include "auth/token_provider.hpp"
+#include "relay/admin_server.hpp"
 #include "relay/asio.hpp"
+#include "relay/mailbox_session.hpp"
+#include "relay/metrics.hpp"
 #include "relay/runtime.hpp"
 #include "relay/session_registry.hpp"
-#include "relay/mailbox_session.hpp"
 #include "relay/smtp_session.hpp"
 
 #include <sys/resource.h>
@@ -17,16 +20,19 @@ namespace xr::relay {
 namespace {
 
 using conf::LogLevel;
+using SysClock = std::chrono::system_clock;
 
-// Token events become log lines a person can act on.
-class LogTokenObserver : public auth::TokenObserver {
+// Token events become log lines a person can act on, and counters.
+class TokenEvents : public auth::TokenObserver {
  public:
-  explicit LogTokenObserver(Logger& log) : log_(log) {}
+  TokenEvents(Logger& log, Metrics& metrics) : log_(log), metrics_(metrics) {}
   void token_fetched(const std::string& tenant, std::chrono::seconds lifetime,
                      std::chrono::milliseconds took) override {
+    metrics_.add("xoauth2_relay_token_requests_total", {{"tenant", tenant}, {"outcome", "ok"}});
     log_.info("", "token_ok", {{"tenant", tenant}, {"lifetime_s", lifetime.count()}, {"ms", took.count()}});
   }
   void token_failed(const std::string& tenant, const auth::TokenError& e, int attempt, bool will_retry) override {
+    metrics_.add("xoauth2_relay_token_requests_total", {{"tenant", tenant}, {"outcome", "error"}});
     log_.log(will_retry ? LogLevel::warn : LogLevel::error, "", "token_failed",
              {{"tenant", tenant}, {"error", e.summary}, {"fix", e.fix}, {"http_status", e.http_status},
               {"attempt", attempt}, {"retry", will_retry ? "yes" : "no"},
@@ -36,6 +42,7 @@ class LogTokenObserver : public auth::TokenObserver {
 
  private:
   Logger& log_;
+  Metrics& metrics_;
 };
 
 // Thousands of long sessions need thousands of descriptors: take the hard
@@ -51,34 +58,45 @@ void raise_fd_limit(Logger& log) {
   }
 }
 
+// A listener is the same across a reload when protocol, address and port
+// are; its TLS settings and certificate may change (they live in the snapshot).
+std::string listener_key(const conf::Listener& l) { return l.name(); }
+
 class Server {
  public:
   Server(std::shared_ptr<const ConfigSnapshot> snap, const ServerOptions& opts, Logger& log)
       : opts_(opts),
         log_(log),
         snapshot_(std::move(snap)),
-        token_observer_(log),
-        tokens_(auth::make_curl_http_client(), token_observer_, token_options(snapshot_->config)),
+        token_events_(log, metrics_),
+        tokens_(auth::make_curl_http_client(), token_events_, token_options(snapshot_->config)),
         login_cache_(snapshot_->config.limits.login_cache_ttl),
         blocking_(2),
-        services_{log_, tokens_, login_cache_, blocking_, active_, mailbox_slots_} {
+        services_{log_, tokens_, login_cache_, blocking_, active_, mailbox_slots_, metrics_} {
     int n = opts.io_threads > 0 ? opts.io_threads : int(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<net::io_context>(1));
     tokens_.set_tenants(snapshot_->config.tenants);
+    metrics_.set("xoauth2_relay_build_info", {{"version", XR_VERSION}}, 1);
   }
 
   int run() {
     raise_fd_limit(log_);
     auto& main_ctx = *contexts_[0];
     for (auto& c : contexts_) guards_.emplace_back(c->get_executor());
+    admin_.emplace(main_ctx, log_, AdminHandlers{[this] { return render_metrics(); }, [this] { return not_ready(); }});
     try {
-      bind_listeners(main_ctx);
+      const auto& cfg = current()->config;
+      for (const auto& l : cfg.listeners) bind_listener(main_ctx, l);
+      if (cfg.admin) admin_->start(*cfg.admin);
     } catch (const std::exception& e) {
       log_.error("", "startup_failed", {{"error", e.what()}});
       return 1;
     }
     net::signal_set signals(main_ctx, SIGINT, SIGTERM, SIGHUP);
     wait_signal(signals);
+    check_credentials();
+    net::co_spawn(main_ctx, daily_credential_check(), net::detached);
+    net::co_spawn(main_ctx, watchdog(), net::detached);
 
     log_.info("", "ready", {{"listeners", std::to_string(acceptors_.size())},
                             {"io_threads", std::to_string(contexts_.size())},
@@ -106,68 +124,124 @@ class Server {
     return snapshot_;
   }
 
-  void bind_listeners(net::io_context& ctx) {
-    const auto& cfg = current()->config;
-    for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
-      const auto& l = cfg.listeners[i];
-      tcp::endpoint ep(net::ip::make_address(l.address), l.port);
-      auto acc = std::make_unique<tcp::acceptor>(ctx);
-      boost::system::error_code ec;
-      acc->open(ep.protocol(), ec);
-      if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
-      // "[::]" then means IPv6 only, so "0.0.0.0" can be listed beside it.
-      if (!ec && ep.address().is_v6()) acc->set_option(net::ip::v6_only(true), ec);
-      if (!ec) acc->bind(ep, ec);
-      // A large backlog: bursts of devices must queue, not be refused.
-      if (!ec) acc->listen(4096, ec);
-      if (ec) throw std::runtime_error("cannot listen on " + l.listen + ": " + ec.message());
-      log_.info("", "listening", {{"listener", l.name()}, {"tls", conf::to_string(l.tls)}});
-      net::co_spawn(ctx, accept_loop(*acc, i), net::detached);
-      acceptors_.push_back(std::move(acc));
+  // --- listeners -------------------------------------------------------------
+
+  struct Acceptor {
+    std::string key;
+    tcp::acceptor socket;
+    Acceptor(std::string k, net::io_context& ctx) : key(std::move(k)), socket(ctx) {}
+  };
+
+  // Throws std::runtime_error naming the address.
+  void bind_listener(net::io_context& ctx, const conf::Listener& l) {
+    tcp::endpoint ep(net::ip::make_address(l.address), l.port);
+    auto acc = std::make_shared<Acceptor>(listener_key(l), ctx);
+    auto& s = acc->socket;
+    boost::system::error_code ec;
+    s.open(ep.protocol(), ec);
+    if (!ec) s.set_option(tcp::acceptor::reuse_address(true), ec);
+    // "[::]" then means IPv6 only, so "0.0.0.0" can be listed beside it.
+    if (!ec && ep.address().is_v6()) s.set_option(net::ip::v6_only(true), ec);
+    if (!ec) s.bind(ep, ec);
+    // A large backlog: bursts of devices must queue, not be refused.
+    if (!ec) s.listen(4096, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + l.listen + ": " + ec.message());
+    log_.info("", "listening", {{"listener", l.name()}, {"tls", conf::to_string(l.tls)}});
+    net::co_spawn(ctx, accept_loop(acc), net::detached);
+    acceptors_.push_back(std::move(acc));
+    acceptors_count_ = acceptors_.size();
+  }
+
+  void close_listener(Acceptor& acc) {
+    boost::system::error_code ignored;
+    acc.socket.close(ignored);
+  }
+
+  // Opens added listeners and closes removed ones; sessions of a removed
+  // listener go on with the snapshot they started with.
+  void apply_listeners(const conf::Config& cfg) {
+    std::vector<std::shared_ptr<Acceptor>> kept;
+    for (auto& a : acceptors_) {
+      bool wanted = false;
+      for (const auto& l : cfg.listeners) wanted = wanted || listener_key(l) == a->key;
+      if (wanted) {
+        kept.push_back(a);
+      } else {
+        close_listener(*a);
+        log_.info("", "listener_closed", {{"listener", a->key}});
+      }
     }
-    if (acceptors_.empty()) throw std::runtime_error("no listener could be started");
+    acceptors_ = std::move(kept);
+    acceptors_count_ = acceptors_.size();
+    for (const auto& l : cfg.listeners) {
+      bool open = false;
+      for (const auto& a : acceptors_) open = open || a->key == listener_key(l);
+      if (open) continue;
+      try {
+        bind_listener(*contexts_[0], l);
+      } catch (const std::exception& e) {
+        log_.error("", "listener_failed", {{"listener", l.name()}, {"error", e.what()},
+                                           {"fix", "free the port or change listen, then reload"}});
+      }
+    }
+  }
+
+  // The listener's index in the snapshot, which a reload may have changed.
+  static std::optional<std::size_t> listener_index(const ConfigSnapshot& snap, const std::string& key) {
+    for (std::size_t i = 0; i < snap.config.listeners.size(); ++i)
+      if (listener_key(snap.config.listeners[i]) == key) return i;
+    return std::nullopt;
   }
 
   net::io_context& next_context() { return *contexts_[next_++ % contexts_.size()]; }
 
-  net::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::size_t listener_index) {
+  net::awaitable<void> accept_loop(std::shared_ptr<Acceptor> acc) {
     for (;;) {
       auto& target = next_context();
-      auto [ec, socket] = co_await acceptor.async_accept(target, net::as_tuple(net::use_awaitable));
-      if (ec == net::error::operation_aborted || stopping_) co_return;
+      auto [ec, socket] = co_await acc->socket.async_accept(target, net::as_tuple(net::use_awaitable));
+      if (ec == net::error::operation_aborted || stopping_ || !acc->socket.is_open()) co_return;
       if (ec) {
         // EMFILE and friends: back off briefly instead of spinning.
         log_.error("", "accept_failed", {{"error", ec.message()}});
-        net::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(100));
+        net::steady_timer t(acc->socket.get_executor(), std::chrono::milliseconds(100));
         co_await t.async_wait(net::as_tuple(net::use_awaitable));
         continue;
       }
       auto snap = current();
+      auto idx = listener_index(*snap, acc->key);
+      if (!idx) continue;  // removed by a reload a moment ago: the socket closes
+      const auto& listener = snap->config.listeners[*idx];
       if (active_.load() >= snap->config.limits.max_sessions) {
-        net::co_spawn(target, refuse(std::move(socket), snap->config.listeners.at(listener_index)), net::detached);
+        metrics_.add("xoauth2_relay_sessions_refused_total", {{"listener", listener.name()}});
+        net::co_spawn(target, refuse(std::move(socket), listener), net::detached);
         continue;
       }
       ++active_;
-      net::co_spawn(target, session(std::move(socket), std::move(snap), listener_index), net::detached);
+      net::co_spawn(target, session(std::move(socket), std::move(snap), *idx), net::detached);
     }
   }
 
   net::awaitable<void> session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t idx) {
+    const auto& l = snap->config.listeners.at(idx);
+    const MetricLabels labels{{"protocol", conf::to_string(l.protocol)}, {"listener", l.name()}};
+    metrics_.add("xoauth2_relay_sessions_total", labels);
+    metrics_.add("xoauth2_relay_sessions_active", labels);
     try {
-      switch (snap->config.listeners.at(idx).protocol) {
+      switch (l.protocol) {
         case conf::Protocol::smtp:
-          co_await run_smtp_session(std::move(socket), std::move(snap), idx, services_, registry_);
+          co_await run_smtp_session(std::move(socket), snap, idx, services_, registry_);
           break;
         case conf::Protocol::imap:
-          co_await run_imap_session(std::move(socket), std::move(snap), idx, services_, registry_);
+          co_await run_imap_session(std::move(socket), snap, idx, services_, registry_);
           break;
         case conf::Protocol::pop3:
-          co_await run_pop3_session(std::move(socket), std::move(snap), idx, services_, registry_);
+          co_await run_pop3_session(std::move(socket), snap, idx, services_, registry_);
           break;
       }
     } catch (const std::exception& e) {
       log_.error("", "session_crashed", {{"error", e.what()}});
     }
+    metrics_.add("xoauth2_relay_sessions_active", labels, -1);
     --active_;
   }
 
@@ -195,6 +269,105 @@ class Server {
     socket.close(ignored);
   }
 
+  // --- metrics and readiness -------------------------------------------------
+
+  std::string render_metrics() {
+    auto snap = current();
+    const auto now = SysClock::now();
+    std::vector<std::pair<MetricLabels, double>> token_expiry, credential_expiry, waiting;
+    for (const auto& [name, tenant] : snap->config.tenants) {
+      auto st = tokens_.stats(name);
+      if (st.has_token)
+        token_expiry.push_back({{{"tenant", name}},
+                                std::chrono::duration<double>(st.expires_at - auth::Clock::now()).count()});
+      if (auto e = expiry_of(tenant))
+        credential_expiry.push_back({{{"tenant", name}}, std::chrono::duration<double>(e->at - now).count()});
+    }
+    for (const auto& [key, n] : mailbox_slots_.waiting()) {
+      // key is tenant/protocol/mailbox
+      auto a = key.find('/'), b = key.find('/', a + 1);
+      waiting.push_back({{{"tenant", key.substr(0, a)}, {"protocol", key.substr(a + 1, b - a - 1)},
+                          {"mailbox", key.substr(b + 1)}},
+                         double(n)});
+    }
+    metrics_.replace("xoauth2_relay_token_expiry_seconds", token_expiry);
+    metrics_.replace("xoauth2_relay_credential_expiry_seconds", credential_expiry);
+    metrics_.replace("xoauth2_relay_mailbox_waiting", waiting);
+    return metrics_.render();
+  }
+
+  std::vector<std::string> not_ready() {
+    std::vector<std::string> reasons;
+    if (stopping_) reasons.push_back("shutting down");
+    if (acceptors_count_.load() == 0) reasons.push_back("no listener is open");
+    for (const auto& [name, tenant] : current()->config.tenants)
+      if (tokens_.stats(name).last_failed)
+        reasons.push_back("tenant " + name + ": the last token request failed (see the token_failed log line)");
+    return reasons;
+  }
+
+  // --- credentials that expire -------------------------------------------------
+
+  std::optional<auth::CredentialExpiry> expiry_of(const conf::Tenant& t) {
+    try {
+      return auth::credential_expiry(t);
+    } catch (const std::exception&) {
+      return std::nullopt;  // an unreadable certificate is reported by check_credentials
+    }
+  }
+
+  void check_credentials() {
+    const auto now = SysClock::now();
+    for (const auto& [name, tenant] : current()->config.tenants) {
+      std::optional<auth::CredentialExpiry> e;
+      try {
+        e = auth::credential_expiry(tenant);
+      } catch (const std::exception& ex) {
+        log_.error("", "credential_unreadable", {{"tenant", name}, {"error", ex.what()}});
+        continue;
+      }
+      if (!e) continue;
+      const auto days = std::chrono::floor<std::chrono::days>(e->at - now).count();
+      switch (auth::expiry_state(e->at, now)) {
+        case auth::ExpiryState::ok: break;
+        case auth::ExpiryState::soon:
+          log_.warn("", "credential_expiring", {{"tenant", name}, {"credential", e->credential},
+                                                {"days_left", days}, {"fix", auth::expiry_fix(tenant)}});
+          break;
+        case auth::ExpiryState::expired:
+          log_.error("", "credential_expired", {{"tenant", name}, {"credential", e->credential},
+                                                {"days_ago", -days}, {"fix", auth::expiry_fix(tenant)}});
+          break;
+      }
+    }
+  }
+
+  net::awaitable<void> daily_credential_check() {
+    net::steady_timer t(co_await net::this_coro::executor);
+    while (!stopping_) {
+      t.expires_after(std::chrono::hours(24));
+      auto [ec] = co_await t.async_wait(net::as_tuple(net::use_awaitable));
+      if (ec || stopping_) co_return;
+      check_credentials();
+    }
+  }
+
+  // WATCHDOG=1 at half of WatchdogSec= from the main context: a wedged event
+  // loop stops the pings and systemd restarts the relay.
+  net::awaitable<void> watchdog() {
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) co_return;
+    net::steady_timer t(co_await net::this_coro::executor);
+    while (!stopping_) {
+      sd_notify(0, "WATCHDOG=1");
+      t.expires_after(std::chrono::microseconds(usec / 2));
+      auto [ec] = co_await t.async_wait(net::as_tuple(net::use_awaitable));
+      if (ec) co_return;
+    }
+  }
+
+  // --- signals -----------------------------------------------------------------
+
   void wait_signal(net::signal_set& signals) {
     signals.async_wait([this, &signals](const boost::system::error_code& ec, int sig) {
       if (ec) return;
@@ -204,74 +377,100 @@ class Server {
         return;
       }
       log_.info("", "shutdown", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
-                                 {"active_sessions", active_.load()}});
+                                 {"active_sessions", active_.load()},
+                                 {"grace_s", current()->config.limits.shutdown_grace.count()}});
       sd_notify(0, "STOPPING=1");
       shutdown();
     });
+  }
+
+  void reload_failed(std::string_view why) {
+    metrics_.add("xoauth2_relay_config_reloads_total", {{"outcome", "failed"}});
+    log_.error("", "reload_failed", {{"error", why}, {"result", "the running configuration is kept"}});
   }
 
   void reload() {
     sd_notify(0, "RELOADING=1");
     auto loaded = conf::load_config(opts_.config_path);
     if (!loaded.config) {
-      for (const auto& e : loaded.errors)
-        log_.error("", "reload_failed", {{"error", e.format()}});
-      log_.error("", "reload_failed", {{"result", "the running configuration is kept"}});
+      for (const auto& e : loaded.errors) log_.error("", "config_error", {{"error", e.format()}});
+      reload_failed(std::to_string(loaded.errors.size()) + " error(s) in " + opts_.config_path);
       sd_notify(0, "READY=1");
       return;
     }
+    std::shared_ptr<const ConfigSnapshot> snap;
     try {
-      auto snap = ConfigSnapshot::build(std::move(*loaded.config));
-      auto old = current();
-      bool listeners_changed = snap->config.listeners.size() != old->config.listeners.size();
-      for (std::size_t i = 0; !listeners_changed && i < snap->config.listeners.size(); ++i)
-        listeners_changed = snap->config.listeners[i].listen != old->config.listeners[i].listen ||
-                            snap->config.listeners[i].protocol != old->config.listeners[i].protocol;
-      if (listeners_changed)
-        log_.warn("", "reload_listeners", {{"result", "listener addresses changed: restart to apply them"}});
-      log_.configure(snap->config.log_level, snap->config.log_format);
-      tokens_.set_tenants(snap->config.tenants);
-      login_cache_.set_ttl(snap->config.limits.login_cache_ttl);
-      login_cache_.flush();
-      {
-        std::lock_guard lock(snapshot_mutex_);
-        // Listener indexes of running accept loops refer to the old list
-        // when it changed; keep the old listeners then.
-        if (!listeners_changed) snapshot_ = snap;
-      }
-      log_.info("", "reloaded", {{"users", snap->config.users.size()}, {"tenants", snap->config.tenants.size()}});
+      // Re-reads certificates and secret files: rotation without a restart.
+      snap = ConfigSnapshot::build(std::move(*loaded.config));
     } catch (const std::exception& e) {
-      log_.error("", "reload_failed", {{"error", e.what()}, {"result", "the running configuration is kept"}});
+      reload_failed(e.what());
+      sd_notify(0, "READY=1");
+      return;
     }
+    log_.configure(snap->config.log_level, snap->config.log_format);
+    tokens_.set_tenants(snap->config.tenants);  // unchanged tenants keep their token
+    login_cache_.set_ttl(snap->config.limits.login_cache_ttl);
+    login_cache_.flush();
+    {
+      std::lock_guard lock(snapshot_mutex_);
+      snapshot_ = snap;
+    }
+    apply_listeners(snap->config);
+    apply_admin(snap->config);
+    check_credentials();
+    metrics_.add("xoauth2_relay_config_reloads_total", {{"outcome", "ok"}});
+    log_.info("", "reloaded", {{"users", snap->config.users.size()}, {"tenants", snap->config.tenants.size()},
+                               {"listeners", acceptors_.size()}});
     sd_notify(0, "READY=1");
   }
 
+  void apply_admin(const conf::Config& cfg) {
+    const std::string wanted = cfg.admin ? cfg.admin->listen : "";
+    if (wanted == admin_->listen()) return;
+    admin_->stop();
+    if (!cfg.admin) return;
+    try {
+      admin_->start(*cfg.admin);
+    } catch (const std::exception& e) {
+      log_.error("", "listener_failed", {{"listener", "admin:" + wanted}, {"error", e.what()}});
+    }
+  }
+
+  // --- shutdown ----------------------------------------------------------------
+
   void shutdown() {
     stopping_ = true;
-    for (auto& a : acceptors_) {
-      boost::system::error_code ignored;
-      a->close(ignored);
-    }
-    registry_.interrupt_all();
+    for (auto& a : acceptors_) close_listener(*a);
+    registry_.interrupt_all(StopPhase::drain);
     net::co_spawn(*contexts_[0], drain(), net::detached);
   }
 
-  // Sessions finish their message and say 421; after the grace period the
-  // remaining ones are cut.
-  net::awaitable<void> drain() {
-    auto deadline = std::chrono::steady_clock::now() + current()->config.limits.shutdown_grace;
+  net::awaitable<void> wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
     net::steady_timer t(co_await net::this_coro::executor);
     while (active_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
       t.expires_after(std::chrono::milliseconds(50));
       co_await t.async_wait(net::as_tuple(net::use_awaitable));
     }
+  }
+
+  // SMTP sessions finish their message and say 421; relayed IMAP/POP3
+  // sessions go on for the grace period, then hear BYE / -ERR.
+  net::awaitable<void> drain() {
+    co_await wait_for_sessions(std::chrono::steady_clock::now() + current()->config.limits.shutdown_grace);
+    if (active_.load() > 0) {
+      log_.warn("", "shutdown_cut", {{"sessions", active_.load()}, {"reason", "grace period over"}});
+      registry_.interrupt_all(StopPhase::cut);
+      co_await wait_for_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    }
     if (active_.load() > 0) log_.warn("", "shutdown_forced", {{"sessions_cut", active_.load()}});
+    admin_->stop();
     guards_.clear();
     for (auto& c : contexts_) c->stop();
   }
 
   ServerOptions opts_;
   Logger& log_;
+  Metrics metrics_;
   // Declared first so they are destroyed last: sessions still suspended at a
   // forced shutdown live in the contexts (and unlist themselves from the
   // registry as they are destroyed), and the token provider's destructor
@@ -280,7 +479,7 @@ class Server {
   std::vector<std::unique_ptr<net::io_context>> contexts_;
   std::mutex snapshot_mutex_;
   std::shared_ptr<const ConfigSnapshot> snapshot_;
-  LogTokenObserver token_observer_;
+  TokenEvents token_events_;
   auth::TokenProvider tokens_;
   auth::LoginCache login_cache_;
   net::thread_pool blocking_;
@@ -288,7 +487,9 @@ class Server {
   MailboxSlots mailbox_slots_;
   Services services_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::vector<std::shared_ptr<Acceptor>> acceptors_;  // main context only
+  std::atomic<std::size_t> acceptors_count_{0};
+  std::optional<AdminServer> admin_;
   std::size_t next_ = 0;
   std::atomic<bool> stopping_{false};
 };

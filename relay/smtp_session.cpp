@@ -60,12 +60,15 @@ class SmtpSession : public SessionCore {
   }
 
   void summary() {
+    const auto to_office365 = upstream_bytes_ + (upstream_ ? upstream_->bytes_sent() : 0);
+    svc_.metrics.add("xoauth2_relay_bytes_total", {{"protocol", "smtp"}, {"direction", "device_to_office365"}},
+                     double(to_office365));
     log(LogLevel::info, "session_end",
         {{"client", client_}, {"listener", listener_.name()}, {"protocol", "smtp"},
          {"user", grant_ ? (grant_->user.empty() ? "(no_auth)" : grant_->user) : "-"},
          {"mailbox", grant_ ? grant_->mailbox : "-"}, {"tenant", grant_ ? grant_->tenant : "-"},
          {"messages", messages_ok_}, {"rejected", messages_failed_}, {"bytes_in", bytes_in_},
-         {"bytes_out", upstream_bytes_ + (upstream_ ? upstream_->bytes_sent() : 0)}, {"result", result_}, {"duration_ms", ms_since(started_)}});
+         {"bytes_out", to_office365}, {"result", result_}, {"duration_ms", ms_since(started_)}});
   }
 
   net::awaitable<bool> flush() {
@@ -173,6 +176,8 @@ class SmtpSession : public SessionCore {
     auto decision =
         co_await check_login_off_thread(svc_, cfg_, user, password, client_ip_, conf::Protocol::smtp);
 
+    svc_.metrics.add("xoauth2_relay_logins_total",
+                     {{"protocol", "smtp"}, {"outcome", decision.grant ? "ok" : auth::to_string(decision.failure)}});
     if (!decision.grant) {
       log(LogLevel::warn, "auth_failed",
           {{"client", client_}, {"user", user}, {"mechanism", mech},
@@ -232,6 +237,11 @@ class SmtpSession : public SessionCore {
     upstream_ = std::make_unique<UpstreamSmtp>(co_await net::this_coro::executor,
                                                *snap_->upstream_tls.at(grant_->tenant), std::move(s));
     auto login = co_await upstream_->open(std::string(token.token.value.reveal()));
+    svc_.metrics.add("xoauth2_relay_upstream_logins_total",
+                     {{"protocol", "smtp"},
+                      {"outcome", login.status == UpstreamLogin::Status::ok        ? "ok"
+                                  : login.status == UpstreamLogin::Status::refused ? "refused"
+                                                                                    : "unavailable"}});
     if (login.status == UpstreamLogin::Status::ok) {
       log(LogLevel::info, "upstream_ok", {{"upstream", upstream_->peer()}, {"mailbox", grant_->mailbox},
                                           {"tls_resumed", upstream_->tls_resumed() ? "yes" : "no"},
@@ -288,6 +298,7 @@ class SmtpSession : public SessionCore {
                                             {"error", upstream_->error()}});
       co_return lost_reply();
     }
+    count_reply(*reply);
     if (cmd.kind == K::mail) {
       log(reply->klass() == 2 ? LogLevel::debug : LogLevel::warn, "mail_from",
           {{"from", cmd.address}, {"reply", reply->summary()}});
@@ -297,6 +308,14 @@ class SmtpSession : public SessionCore {
           {{"to", cmd.address}, {"reply", reply->summary()}});
     }
     co_return *reply;
+  }
+
+  void count_reply(const smtp::Reply& reply) {
+    svc_.metrics.add("xoauth2_relay_upstream_replies_total", {{"class", std::to_string(reply.klass()) + "xx"}});
+  }
+
+  void count_message(const char* outcome) {
+    svc_.metrics.add("xoauth2_relay_messages_total", {{"outcome", outcome}});
   }
 
   void log_explained(const smtp::Reply& reply) {
@@ -309,14 +328,17 @@ class SmtpSession : public SessionCore {
     if (upstream_ && upstream_->alive()) reply = co_await upstream_->message_end();
     if (!reply) {
       ++messages_failed_;
+      count_message("failed");
       log(LogLevel::warn, "message_failed",
           {{"bytes", message_bytes_}, {"error", upstream_ ? upstream_->error() : "no upstream"},
            {"reply", "451 4.4.2"}});
       // Never 250 for a message Office 365 did not confirm.
       co_return lost_reply();
     }
+    count_reply(*reply);
     if (reply->klass() == 2) ++messages_ok_;
     else ++messages_failed_;
+    count_message(reply->klass() == 2 ? "accepted" : "rejected");
     log(reply->klass() == 2 ? LogLevel::info : LogLevel::warn, "message",
         {{"mailbox", grant_ ? grant_->mailbox : "-"}, {"bytes", message_bytes_},
          {"reply", reply->summary()}, {"ms", ms_since(message_started_)}});

@@ -86,6 +86,8 @@ listeners:
     tls: implicit
     cert_file: server.crt
     key_file: server.key
+admin:
+  listen: "127.0.0.1:9187"
 users:
   scanner01:
     password_hash: "$hash"
@@ -109,7 +111,8 @@ or log in over IMAP (the mailbox starts empty):
 
   curl --cacert demo/ca.crt --user scanner01:demo-password imaps://127.0.0.1:2993/INBOX
 
-Accepted messages appear in demo/mail/. Ctrl-C stops everything.
+Accepted messages appear in demo/mail/. Metrics and health checks:
+http://127.0.0.1:9187/metrics, /healthz and /readyz. Ctrl-C stops everything.
 
 TXT
 build/xoauth2-relay run --config "$demo/relay.yaml"

@@ -4,6 +4,7 @@ import contextlib
 import random
 import socket
 import ssl
+import time
 
 USER = "scanner01"
 PASSWORD = "pass: word with spaces &% signs"  # smtplib sends ASCII only; see the UTF-8 test
@@ -27,6 +28,16 @@ def make_message(size, seed, dot_lines=False):
         lines.append(data)
         total += len(data)
     return b"".join(lines)
+
+
+def wait_for_log(r, text, timeout=15):
+    """True once the relay's log holds `text` (False after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while text not in r.log_text():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def tls_context(ca):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from mailbox_relay import MAILBOX, mailbox_relay
-from relay_helpers import PASSWORD, USER, make_message, raw_lines, tls_context
+from relay_helpers import PASSWORD, USER, make_message, raw_lines, tls_context, wait_for_log
 
 
 def imaps(r, standin):
@@ -272,15 +272,6 @@ def test_client_dropping_mid_append_stores_nothing(standin, relay):
         time.sleep(0.05)
     assert standin.stats()["imap"]["sessions"] == {}  # the upstream connection was closed too
     assert standin.mailbox_messages(MAILBOX) == []
-
-
-def wait_for_log(r, text, timeout=15):
-    deadline = time.monotonic() + timeout
-    while text not in r.log_text():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def test_idle_survives_minutes_of_silence(standin, relay):
