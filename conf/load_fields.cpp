@@ -7,13 +7,34 @@
 
 #include <algorithm>
 
+#include <cstdlib>
+#include <string_view>
+
 namespace xr::conf {
 
-std::optional<std::string> read_file_path(LoadContext& ctx, const Entry& e) {
+std::optional<std::string> read_path(LoadContext& ctx, const Entry& e) {
   auto text = read_string(ctx.diag, e);
   if (!text) return std::nullopt;
-  std::string path = resolve_path(ctx.base_dir, *text);
-  if (auto err = check_readable(path)) {
+  // systemd's LoadCredential= puts secrets in a per-start directory whose
+  // path only the service knows: the config names it by variable.
+  static constexpr std::string_view kCredentials = "${CREDENTIALS_DIRECTORY}";
+  if (auto at = text->find(kCredentials); at != std::string::npos) {
+    const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+    if (!dir || !*dir) {
+      ctx.diag.add(e.mark(), e.path,
+                   "${CREDENTIALS_DIRECTORY} is set only when systemd starts the relay with LoadCredential=; run "
+                   "this check through the service (systemctl reload, or ExecStartPre=) or name the file directly");
+      return std::nullopt;
+    }
+    text->replace(at, kCredentials.size(), dir);
+  }
+  return resolve_path(ctx.base_dir, *text);
+}
+
+std::optional<std::string> read_file_path(LoadContext& ctx, const Entry& e) {
+  auto path = read_path(ctx, e);
+  if (!path) return std::nullopt;
+  if (auto err = check_readable(*path)) {
     ctx.diag.add(e.mark(), e.path, *err + "; check the path (relative paths start at the config file's directory) "
                                           "and that the relay's user may read it");
     return std::nullopt;

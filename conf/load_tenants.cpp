@@ -57,9 +57,9 @@ void read_endpoint(LoadContext& ctx, const Entry& e, Endpoint& ep) {
 }
 
 void read_secret_from_file(LoadContext& ctx, const Entry& e, Tenant& t) {
-  auto text = read_string(ctx.diag, e);
-  if (!text) return;
-  std::string path = resolve_path(ctx.base_dir, *text);
+  auto resolved = read_path(ctx, e);
+  if (!resolved) return;
+  const std::string& path = *resolved;
   t.client_secret_file = path;
   if (auto err = read_secret_file(path, t.client_secret)) {
     ctx.diag.add(e.mark(), e.path, *err + "; the file holds the app's client secret value (mode 0600, readable by "

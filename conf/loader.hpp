@@ -30,7 +30,10 @@ void load_no_auth(LoadContext& ctx, const Entry& e, Config& cfg);
 
 // Shared field readers (conf/load_fields.cpp).
 
-// A path resolved against the config's directory, absolute, and readable.
+// A path resolved against the config's directory (after expanding
+// ${CREDENTIALS_DIRECTORY}), absolute; not checked.
+std::optional<std::string> read_path(LoadContext& ctx, const Entry& e);
+// The same, and readable.
 std::optional<std::string> read_file_path(LoadContext& ctx, const Entry& e);
 // A tenant name that exists under `tenants:`.
 std::optional<std::string> read_tenant_ref(LoadContext& ctx, const Entry& e);

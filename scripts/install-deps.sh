@@ -12,6 +12,8 @@ packages=(
   libcli11-dev doctest-dev libcrypt-dev libsystemd-dev
   # run and test: the Office 365 stand-in and the clients that talk to the relay
   openssl ca-certificates python3 python3-cryptography python3-pytest swaks curl
+  # operations tests: systemd-analyze (unit checks), promtool (metrics format)
+  systemd prometheus
 )
 
 missing=()

@@ -59,3 +59,20 @@ tenants:
 )") + base_listener());
   CHECK(contains(expect_error(with_cert, "tenants.contoso.client_secret_expires", 6, 5), "read from cert_file"));
 }
+
+TEST_CASE("${CREDENTIALS_DIRECTORY} in a path: systemd's LoadCredential= directory") {
+  Fixture f;
+  const std::string tenant = "tenants:\n  contoso:\n    tenant_id: 5f3c1a2b-0000-4000-8000-000000000001\n"
+                             "    client_id: 8a1b2c3d-0000-4000-8000-000000000002\n"
+                             "    client_secret_file: ${CREDENTIALS_DIRECTORY}/contoso.secret\n";
+  ::setenv("CREDENTIALS_DIRECTORY", f.abs("secrets").c_str(), 1);
+  auto ok = f.load(tenant + base_listener() + base_user());
+  INFO(all_errors(ok));
+  REQUIRE(ok.config);
+  CHECK(*ok.config->tenants.at("contoso").client_secret_file == f.abs("secrets/contoso.secret"));
+  CHECK(ok.config->tenants.at("contoso").client_secret.reveal() == kSecret);
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  auto outside = f.load(tenant + base_listener());
+  CHECK(contains(expect_error(outside, "tenants.contoso.client_secret_file", 5, 25),
+                 "set only when systemd starts the relay with LoadCredential="));
+}
