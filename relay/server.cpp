@@ -14,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 
 #include <csignal>
+#include <ctime>
 #include <thread>
 
 namespace xr::relay {
@@ -390,7 +391,11 @@ class Server {
   }
 
   void reload() {
-    sd_notify(0, "RELOADING=1");
+    // MONOTONIC_USEC lets systemd (253+) match this to its own reload request.
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+               static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL + static_cast<unsigned long long>(ts.tv_nsec) / 1000);
     auto loaded = conf::load_config(opts_.config_path);
     if (!loaded.config) {
       for (const auto& e : loaded.errors) log_.error("", "config_error", {{"error", e.format()}});
