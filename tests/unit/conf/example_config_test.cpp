@@ -34,4 +34,7 @@ TEST_CASE("the annotated example config loads without errors") {
   CHECK(c.users.at("scanner01").password_hash.rfind("$y$", 0) == 0);
   CHECK(c.no_auth.size() == 1);
   CHECK(c.limits.max_message_size == 35u * 1024 * 1024);
+  REQUIRE(c.admin.has_value());
+  CHECK(c.admin->listen == "127.0.0.1:9187");
+  CHECK(c.tenants.at("contoso").client_secret_expires.has_value());
 }
