@@ -12,6 +12,7 @@
 #include "relay/splice.hpp"
 #include "relay/token_wait.hpp"
 #include "relay/upstream_connect.hpp"
+#include "relay/upstream_login.hpp"
 
 #include <optional>
 #include <vector>
@@ -226,41 +227,21 @@ class MailboxSession : public SessionCore {
       co_return;
     }
     typename P::Client client(LoginClientOptions{grant_->mailbox}, std::string(token.token.value.reveal()));
-    std::string io_problem = "-";  // a timeout or reset, when that is what ended the login
-    for (;;) {
-      auto ev = client.next();
-      std::string out = client.take_output();
-      if (!out.empty()) {
-        auto w = co_await upstream_->write_all(out, cfg_.limits.upstream_reply_timeout);
-        wipe_secret(out);  // may hold the token
-        if (!w.ok()) {
-          io_problem = "write: " + w.describe();
-          client.eof();
-          continue;
-        }
-      }
-      if (ev == ClientEvent::logged_in) break;
-      if (ev == ClientEvent::failed) {
-        const bool refused = client.failure() == LoginFailure::auth_refused;
-        count_upstream_login(refused ? "refused" : "unavailable");
-        log(refused ? LogLevel::error : LogLevel::warn, "upstream_failed",
-            {{"upstream", peer}, {"mailbox", grant_->mailbox}, {"tenant", grant_->tenant},
-             {"status", to_string(client.failure())}, {"reply", client.failure_text()}, {"io", io_problem},
-             {"likely_cause", refused ? std::string("the app lacks the ") + P::role +
-                                            " role or Exchange access to this mailbox (Add-MailboxPermission), "
-                                            "or the service principal is not registered (New-ServicePrincipal)"
-                                      : "-"}});
-        if (refused) refuse(LoginOutcome::upstream_refused, {});
-        else refuse(LoginOutcome::unavailable, "Office 365 did not complete the login, try again later");
-        co_return;
-      }
-      auto r = co_await upstream_->read_some(net::buffer(buf_), cfg_.limits.upstream_reply_timeout);
-      if (r.ok()) {
-        client.feed(std::string_view(buf_.data(), r.bytes));
-      } else {
-        io_problem = "read: " + r.describe();
-        client.eof();
-      }
+    std::string io_problem;  // a timeout or reset, when that is what ended the login
+    if (co_await drive_login(*upstream_, client, cfg_.limits.upstream_reply_timeout, io_problem) ==
+        ClientEvent::failed) {
+      const bool refused = client.failure() == LoginFailure::auth_refused;
+      count_upstream_login(refused ? "refused" : "unavailable");
+      log(refused ? LogLevel::error : LogLevel::warn, "upstream_failed",
+          {{"upstream", peer}, {"mailbox", grant_->mailbox}, {"tenant", grant_->tenant},
+           {"status", to_string(client.failure())}, {"reply", client.failure_text()}, {"io", io_problem},
+           {"likely_cause", refused ? std::string("the app lacks the ") + P::role +
+                                          " role or Exchange access to this mailbox (Add-MailboxPermission), "
+                                          "or the service principal is not registered (New-ServicePrincipal)"
+                                    : "-"}});
+      if (refused) refuse(LoginOutcome::upstream_refused, {});
+      else refuse(LoginOutcome::unavailable, "Office 365 did not complete the login, try again later");
+      co_return;
     }
     count_upstream_login("ok");
     log(LogLevel::info, "upstream_ok", {{"upstream", peer}, {"mailbox", grant_->mailbox},

@@ -1,6 +1,7 @@
-// xoauth2-relay: run | check-config | hash-password
+// xoauth2-relay: run | check-config | hash-password | doctor
 #include "auth/password.hpp"
 #include "conf/config.hpp"
+#include "relay/doctor.hpp"
 #include "relay/log.hpp"
 #include "relay/server.hpp"
 
@@ -9,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <iostream>
 #include <string>
 
@@ -66,6 +68,13 @@ int hash_password() {
   }
 }
 
+int doctor(const std::string& path, const xr::relay::DoctorOptions& options) {
+  auto loaded = xr::conf::load_config(path);
+  if (!loaded.config) return print_errors(loaded.errors);
+  std::signal(SIGPIPE, SIG_IGN);
+  return xr::relay::run_doctor(*loaded.config, options, std::cout);
+}
+
 int run(const std::string& path, int threads) {
   xr::relay::Logger log;
   auto loaded = xr::conf::load_config(path);
@@ -98,9 +107,17 @@ int main(int argc, char** argv) {
   auto* hash_cmd = app.add_subcommand(
       "hash-password", "Read a password from stdin and print its yescrypt hash for password_hash:");
 
+  xr::relay::DoctorOptions doctor_options;
+  auto* doctor_cmd = app.add_subcommand(
+      "doctor", "Check the Entra ID and Exchange Online set-up of each tenant and mailbox; print the fixes");
+  doctor_cmd->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+  doctor_cmd->add_option("--tenant", doctor_options.tenant, "Only this tenant (its name in the config)");
+  doctor_cmd->add_option("--mailbox", doctor_options.mailbox, "Only this mailbox");
+
   CLI11_PARSE(app, argc, argv);
   if (*run_cmd) return run(config, threads);
   if (*check_cmd) return check_config(config);
   if (*hash_cmd) return hash_password();
+  if (*doctor_cmd) return doctor(config, doctor_options);
   return 2;
 }

@@ -1,0 +1,253 @@
+#include "relay/doctor.hpp"
+
+#include "auth/credential_expiry.hpp"
+#include "auth/http_client.hpp"
+#include "auth/token_claims.hpp"
+#include "auth/token_request.hpp"
+#include "protocols/imap_client.hpp"
+#include "protocols/pop3_client.hpp"
+#include "relay/asio.hpp"
+#include "relay/doctor_plan.hpp"
+#include "relay/doctor_report.hpp"
+#include "relay/tls.hpp"
+#include "relay/upstream_connect.hpp"
+#include "relay/upstream_login.hpp"
+#include "relay/upstream_smtp.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+
+namespace xr::relay {
+namespace {
+
+using SysClock = std::chrono::system_clock;
+
+struct TenantState {
+  bool token_ok = false;
+  conf::Secret token;
+  std::optional<auth::TokenClaims> claims;
+};
+
+class Doctor {
+ public:
+  Doctor(const conf::Config& cfg, const DoctorOptions& o) : cfg_(cfg), plan_(plan_doctor(cfg, o.tenant, o.mailbox)) {}
+
+  std::vector<DoctorRow> run() {
+    for (const auto& name : plan_.tenants) check_tenant(name);
+    for (const auto& m : plan_.mailboxes) {
+      for (auto p : m.protocols) {
+        const auto& state = tenants_[m.tenant];
+        DoctorRow row{m.tenant, m.mailbox, conf::to_string(p), "login", false, "", ""};
+        if (!state.token_ok) {
+          row.result = "not tried: no token for this tenant";
+          rows_.push_back(row);
+          continue;
+        }
+        net::io_context io;
+        net::co_spawn(io, check_mailbox(m, p, state), net::detached);
+        io.run();
+      }
+    }
+    return rows_;
+  }
+
+  bool plan_empty() const { return plan_.tenants.empty(); }
+
+ private:
+  void check_tenant(const std::string& name) {
+    const auto& t = cfg_.tenants.at(name);
+    auto& state = tenants_[name];
+    // The credential first: an expired one explains a failing token request.
+    try {
+      if (auto e = auth::credential_expiry(t)) {
+        const auto now = SysClock::now();
+        const auto days = std::chrono::floor<std::chrono::days>(e->at - now).count();
+        auto st = auth::expiry_state(e->at, now);
+        const std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(e->at)};
+        const std::string when = fmt::format("{:04}-{:02}-{:02}", int(ymd.year()), unsigned(ymd.month()),
+                                             unsigned(ymd.day()));
+        rows_.push_back({name, "-", "-", "credential", st != auth::ExpiryState::expired,
+                         st == auth::ExpiryState::expired ? e->credential + " expired on " + when
+                         : st == auth::ExpiryState::soon
+                             ? fmt::format("ok, but the {} expires on {} ({} days): renew it now", e->credential, when, days)
+                             : fmt::format("ok, {} expires on {} ({} days)", e->credential, when, days),
+                         st == auth::ExpiryState::expired ? auth::expiry_fix(t) : ""});
+      }
+    } catch (const std::exception& ex) {
+      rows_.push_back({name, "-", "-", "credential", false, ex.what(), "check cert_file and key_file"});
+    }
+
+    auth::HttpRequest req;
+    auth::TokenError err;
+    if (!auth::build_token_request(t, auth::Clock::now(), req, err)) {
+      rows_.push_back({name, "-", "-", "token", false, err.summary, err.fix});
+      return;
+    }
+    req.connect_timeout = std::chrono::milliseconds(10000);
+    req.total_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.limits.token_timeout);
+    auto http = auth::make_curl_http_client();
+    auto resp = http->post_form(req);
+    auto r = auth::parse_token_response(resp, auth::Clock::now());
+    if (!r.ok) {
+      rows_.push_back({name, "-", "-", "token", false, r.error.summary, r.error.fix});
+      return;
+    }
+    const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(r.token.expires_at - auth::Clock::now());
+    rows_.push_back({name, "-", "-", "token", true, fmt::format("ok, valid for {} min", minutes.count()), ""});
+    state.token_ok = true;
+    state.claims = auth::decode_token_claims(r.token.value.reveal());
+    state.token = std::move(r.token.value);
+    check_claims(name, t, state);
+  }
+
+  void check_claims(const std::string& name, const conf::Tenant& t, const TenantState& state) {
+    if (!state.claims) {
+      rows_.push_back({name, "-", "-", "roles", true, "not checked: the token is not a JWT", ""});
+      return;
+    }
+    const auto& c = *state.claims;
+    if (!c.appid.empty() && c.appid != t.client_id)
+      rows_.push_back({name, "-", "-", "app", false, "the token is for app " + c.appid + ", not " + t.client_id,
+                       "check client_id and authority"});
+    std::vector<std::string> needed, missing;
+    for (const auto& m : plan_.mailboxes)
+      if (m.tenant == name)
+        for (auto p : m.protocols)
+          if (std::find(needed.begin(), needed.end(), auth::required_role(p)) == needed.end())
+            needed.emplace_back(auth::required_role(p));
+    for (const auto& r : needed)
+      if (!c.has_role(r)) missing.push_back(r);
+    std::string have;
+    for (const auto& r : c.roles) have += (have.empty() ? "" : " ") + r;
+    if (missing.empty()) {
+      rows_.push_back({name, "-", "-", "roles", true, "ok: " + (have.empty() ? std::string("none needed") : have), ""});
+    } else {
+      std::string list;
+      for (const auto& r : missing) list += (list.empty() ? "" : ", ") + r;
+      rows_.push_back({name, "-", "-", "roles", false,
+                       "missing " + list + " (the token has: " + (have.empty() ? "no roles" : have) + ")",
+                       fix_missing_roles(t, missing)});
+    }
+  }
+
+  net::awaitable<void> check_mailbox(const DoctorMailbox& m, conf::Protocol p, const TenantState& state) {
+    const auto& t = cfg_.tenants.at(m.tenant);
+    auto tls = make_client_tls(t.ca_file);
+    if (p == conf::Protocol::smtp) co_await check_smtp(m, t, *tls, state);
+    else if (p == conf::Protocol::imap) co_await check_mailbox_login<imap::Client>(m, t, t.imap, *tls, state, "imap");
+    else co_await check_mailbox_login<pop3::Client>(m, t, t.pop3, *tls, state, "pop3");
+  }
+
+  net::awaitable<void> check_smtp(const DoctorMailbox& m, const conf::Tenant& t, ssl::context& tls,
+                                  const TenantState& state) {
+    UpstreamSmtp::Settings s;
+    s.endpoint = t.smtp;
+    s.helo_name = cfg_.hostname;
+    s.mailbox = m.mailbox;
+    s.connect_timeout = cfg_.limits.upstream_connect_timeout;
+    s.reply_timeout = cfg_.limits.upstream_reply_timeout;
+    UpstreamSmtp up(co_await net::this_coro::executor, tls, s);
+    auto login = co_await up.open(std::string(state.token.reveal()));
+    DoctorRow row{m.tenant, m.mailbox, "smtp", "login", login.status == UpstreamLogin::Status::ok, "", ""};
+    if (row.ok) {
+      row.result = "ok";
+    } else {
+      row.result = login.reply.code ? login.reply.summary() : login.detail;
+      row.fix = smtp_login_fix(login, m, t, state);
+    }
+    rows_.push_back(row);
+    if (!row.ok) co_return;
+    for (const auto& sender : m.senders) {
+      DoctorRow send{m.tenant, m.mailbox, "smtp", "send as " + sender, false, "", ""};
+      auto reply = co_await up.command("MAIL FROM:<" + sender + ">");
+      if (!reply) {
+        send.result = "connection lost: " + up.error();
+        rows_.push_back(send);
+        co_return;
+      }
+      send.ok = reply->klass() == 2;
+      send.result = send.ok ? "ok" : reply->summary();
+      if (!send.ok) send.fix = reply->enhanced() == "5.7.60" ? fix_send_as(t, sender) : "see the reply";
+      rows_.push_back(send);
+      if (send.ok && !co_await up.command("RSET")) co_return;
+    }
+    co_await up.quit();
+  }
+
+  std::string smtp_login_fix(const UpstreamLogin& login, const DoctorMailbox& m, const conf::Tenant& t,
+                             const TenantState& state) {
+    using S = UpstreamLogin::Status;
+    if (login.status == S::connect_failed || login.status == S::tls_failed) return fix_unreachable(t.smtp);
+    if (login.reply.enhanced() == "5.7.139" ||
+        login.reply.summary().find("SmtpClientAuthentication is disabled") != std::string::npos)
+      return fix_smtp_auth_disabled(m.mailbox);
+    if (login.status == S::refused) return refused_fix(m, t, state, conf::Protocol::smtp);
+    return "Office 365 answered unexpectedly; try again, and check the relay's log at debug level";
+  }
+
+  // A refused login: a missing role is already reported (and is the cause);
+  // otherwise it is the Exchange side: service principal or mailbox access.
+  std::string refused_fix(const DoctorMailbox& m, const conf::Tenant& t, const TenantState& state, conf::Protocol p) {
+    const char* role = auth::required_role(p);
+    if (state.claims && !state.claims->has_role(role))
+      return fmt::format("the token lacks {}; see the roles fix above", role);
+    return fix_mailbox_access(t, m.mailbox, role);
+  }
+
+  template <typename Client>
+  net::awaitable<void> check_mailbox_login(const DoctorMailbox& m, const conf::Tenant& t, const conf::Endpoint& ep,
+                                           ssl::context& tls, const TenantState& state, const char* protocol) {
+    DoctorRow row{m.tenant, m.mailbox, protocol, "login", false, "", ""};
+    Connection conn(tcp::socket(co_await net::this_coro::executor), tls);
+    if (auto failed = co_await connect_upstream(conn, ep, cfg_.limits.upstream_connect_timeout, true)) {
+      row.result = failed->detail;
+      row.fix = fix_unreachable(ep);
+      rows_.push_back(row);
+      co_return;
+    }
+    Client client(LoginClientOptions{m.mailbox}, std::string(state.token.reveal()));
+    std::string io_problem;
+    auto ev = co_await drive_login(conn, client, cfg_.limits.upstream_reply_timeout, io_problem);
+    if (ev == ClientEvent::logged_in) {
+      row.ok = true;
+      row.result = "ok";
+      // Log out politely; the answer does not matter.
+      co_await conn.write_all(std::string(protocol) == "imap" ? "xr9 LOGOUT\r\n" : "QUIT\r\n",
+                              std::chrono::seconds(5));
+    } else {
+      row.result = std::string(to_string(client.failure())) +
+                   (client.failure_text().empty() ? "" : ": " + client.failure_text()) +
+                   (io_problem == "-" ? "" : " (" + io_problem + ")");
+      row.fix = client.failure() == LoginFailure::auth_refused
+                    ? refused_fix(m, t, state, std::string(protocol) == "imap" ? conf::Protocol::imap
+                                                                                : conf::Protocol::pop3)
+                    : "Office 365 did not complete the login; try again, and check " + ep.host + ":" +
+                          std::to_string(ep.port);
+    }
+    rows_.push_back(row);
+    co_await conn.close(std::chrono::seconds(5));
+  }
+
+  const conf::Config& cfg_;
+  DoctorPlan plan_;
+  std::map<std::string, TenantState> tenants_;
+  std::vector<DoctorRow> rows_;
+};
+
+}  // namespace
+
+int run_doctor(const conf::Config& cfg, const DoctorOptions& options, std::ostream& out) {
+  Doctor doctor(cfg, options);
+  if (doctor.plan_empty()) {
+    out << (options.tenant.empty() ? "no tenants in the configuration\n" : "no tenant named " + options.tenant + "\n");
+    return 1;
+  }
+  auto rows = doctor.run();
+  out << render_doctor_report(rows);
+  for (const auto& r : rows)
+    if (!r.ok) return 1;
+  return 0;
+}
+
+}  // namespace xr::relay

@@ -1,0 +1,29 @@
+// What `xoauth2-relay doctor` checks, derived from the configuration: each
+// tenant, and each mailbox with the protocols devices use it for (a user's
+// protocols that some listener serves; no_auth rules are SMTP) and the
+// literal sender addresses to try with MAIL FROM.
+#pragma once
+
+#include "conf/config.hpp"
+
+#include <string>
+#include <vector>
+
+namespace xr::relay {
+
+struct DoctorMailbox {
+  std::string tenant;
+  std::string mailbox;
+  std::vector<conf::Protocol> protocols;  // in smtp, imap, pop3 order
+  std::vector<std::string> senders;       // the mailbox first, then other literal senders
+};
+
+struct DoctorPlan {
+  std::vector<std::string> tenants;  // names, in config order
+  std::vector<DoctorMailbox> mailboxes;
+};
+
+// Empty filters mean all. Mailboxes match case-insensitively.
+DoctorPlan plan_doctor(const conf::Config& cfg, const std::string& tenant_filter, const std::string& mailbox_filter);
+
+}  // namespace xr::relay
