@@ -242,3 +242,34 @@ def test_secret_expiry_is_warned_with_the_fix(standin, relay, days, event, level
         time.sleep(0.05)
     assert r.log_text().count("event=reloaded") == reloads + 1
     assert r.log_text().count(f"event={event}") == before
+
+
+def test_reloads_under_load_drop_nothing(standin, relay):
+    """Devices keep sending while the admin reloads again and again: every
+    message gets 250 and arrives once."""
+    import threading
+    r = admin_relay(relay)
+    results, errors = [], []
+
+    def device(n):
+        try:
+            for i in range(5):
+                results.append(send(r, "plain", make_message(3000, f"load-{n}-{i}"))[0])
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=device, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for n in range(1, 6):
+        r.reload()
+        deadline = time.monotonic() + 10
+        while r.log_text().count("event=reloaded") < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert results == [250] * 20
+    assert sorted(m["data"] for m in standin.messages()) == \
+        sorted(make_message(3000, f"load-{n}-{i}") for n in range(4) for i in range(5))
+    assert r.log_text().count("event=reloaded") == 5
