@@ -9,16 +9,17 @@
 #include "protocols/login_client.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace xr::imap {
 
 using ClientOptions = LoginClientOptions;
-using ClientEventKind = ClientEvent;
-using ClientFailure = LoginFailure;
 
 class Client : public LoginClient {
  public:
   Client(ClientOptions opts, std::string token);
+  // Ends a logged-in session politely (for checks that only log in).
+  static constexpr std::string_view kLogout = "xr9 LOGOUT\r\n";
 
  private:
   enum class State { greeting, capability, authenticate, continuation, auth_result, post_capability };

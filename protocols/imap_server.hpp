@@ -15,6 +15,9 @@
 
 namespace xr::imap {
 
+// What a device hears, in the clear, when the relay already serves max_sessions.
+inline constexpr std::string_view kTooManyConnections = "* BYE [UNAVAILABLE] Too many connections, try again later";
+
 // What a client hears when the relay shuts down, in the login phase or
 // (written by the relay) after the grace period of a relayed session.
 inline constexpr std::string_view kShutdownNotice = "* BYE [UNAVAILABLE] Server shutting down";

@@ -8,16 +8,17 @@
 #include "protocols/login_client.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace xr::pop3 {
 
 using ClientOptions = LoginClientOptions;
-using ClientEventKind = ClientEvent;
-using ClientFailure = LoginFailure;
 
 class Client : public LoginClient {
  public:
   Client(ClientOptions opts, std::string token);
+  // Ends a logged-in session politely (for checks that only log in).
+  static constexpr std::string_view kLogout = "QUIT\r\n";
 
  private:
   enum class State { greeting, capa_status, capa_lines, auth_start, auth_result };

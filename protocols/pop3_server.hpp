@@ -13,6 +13,9 @@
 
 namespace xr::pop3 {
 
+// What a device hears, in the clear, when the relay already serves max_sessions.
+inline constexpr std::string_view kTooManyConnections = "-ERR [SYS/TEMP] Too many connections, try again later";
+
 // What a client hears when the relay shuts down, in the login phase or
 // (written by the relay) after the grace period of a relayed session.
 inline constexpr std::string_view kShutdownNotice = "-ERR [SYS/TEMP] Server shutting down";

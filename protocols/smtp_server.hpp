@@ -30,6 +30,9 @@
 
 namespace xr::smtp {
 
+// What a device hears, in the clear, when the relay already serves max_sessions.
+inline constexpr std::string_view kTooManyConnections = "421 4.3.2 Too many connections, try again later";
+
 struct ServerOptions {
   std::string hostname = "localhost";
   bool starttls_offered = false;      // listener tls: starttls

@@ -1,6 +1,7 @@
 #include "relay/admin_server.hpp"
 
 #include "protocols/http_request.hpp"
+#include "relay/listen_socket.hpp"
 
 #include <array>
 
@@ -18,15 +19,8 @@ AdminServer::AdminServer(net::io_context& ctx, Logger& log, AdminHandlers handle
 AdminServer::~AdminServer() { stop(); }
 
 void AdminServer::start(const conf::Admin& admin) {
-  tcp::endpoint ep(net::ip::make_address(admin.address), admin.port);
   auto acc = std::make_shared<tcp::acceptor>(ctx_);
-  boost::system::error_code ec;
-  acc->open(ep.protocol(), ec);
-  if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec && ep.address().is_v6()) acc->set_option(net::ip::v6_only(true), ec);
-  if (!ec) acc->bind(ep, ec);
-  if (!ec) acc->listen(64, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + admin.listen + " (admin): " + ec.message());
+  listen_on(*acc, admin.address, admin.port, 64, admin.listen + " (admin)");
   acceptor_ = acc;
   listen_ = admin.listen;
   log_.info("", "admin_listening", {{"listen", admin.listen}, {"paths", "/metrics /healthz /readyz"}});

@@ -133,10 +133,14 @@ class Doctor {
 
   net::awaitable<void> check_mailbox(const DoctorMailbox& m, conf::Protocol p, const TenantState& state) {
     const auto& t = cfg_.tenants.at(m.tenant);
-    auto tls = make_client_tls(t.ca_file);
-    if (p == conf::Protocol::smtp) co_await check_smtp(m, t, *tls, state);
-    else if (p == conf::Protocol::imap) co_await check_mailbox_login<imap::Client>(m, t, t.imap, *tls, state, "imap");
-    else co_await check_mailbox_login<pop3::Client>(m, t, t.pop3, *tls, state, "pop3");
+    // One TLS context per tenant: building one reads the system CA store.
+    auto& tls = upstream_tls_[m.tenant];
+    if (!tls) tls = make_client_tls(t.ca_file);
+    switch (p) {
+      case conf::Protocol::smtp: co_await check_smtp(m, t, *tls, state); break;
+      case conf::Protocol::imap: co_await check_mailbox_login<imap::Client>(m, t, p, *tls, state); break;
+      case conf::Protocol::pop3: co_await check_mailbox_login<pop3::Client>(m, t, p, *tls, state); break;
+    }
   }
 
   net::awaitable<void> check_smtp(const DoctorMailbox& m, const conf::Tenant& t, ssl::context& tls,
@@ -170,7 +174,10 @@ class Doctor {
       send.result = send.ok ? "ok" : reply->summary();
       if (!send.ok) send.fix = reply->enhanced() == "5.7.60" ? fix_send_as(t, sender) : "see the reply";
       rows_.push_back(send);
-      if (send.ok && !co_await up.command("RSET")) co_return;
+      if (!send.ok) continue;
+      // A named result, not `!co_await` in a condition: GCC 12 miscompiled that shape.
+      const auto reset = co_await up.command("RSET");
+      if (!reset) co_return;
     }
     co_await up.quit();
   }
@@ -196,9 +203,10 @@ class Doctor {
   }
 
   template <typename Client>
-  net::awaitable<void> check_mailbox_login(const DoctorMailbox& m, const conf::Tenant& t, const conf::Endpoint& ep,
-                                           ssl::context& tls, const TenantState& state, const char* protocol) {
-    DoctorRow row{m.tenant, m.mailbox, protocol, "login", false, "", ""};
+  net::awaitable<void> check_mailbox_login(const DoctorMailbox& m, const conf::Tenant& t, conf::Protocol p,
+                                           ssl::context& tls, const TenantState& state) {
+    const auto& ep = t.endpoint(p);
+    DoctorRow row{m.tenant, m.mailbox, conf::to_string(p), "login", false, "", ""};
     Connection conn(tcp::socket(co_await net::this_coro::executor), tls);
     if (auto failed = co_await connect_upstream(conn, ep, cfg_.limits.upstream_connect_timeout, true)) {
       row.result = failed->detail;
@@ -213,15 +221,13 @@ class Doctor {
       row.ok = true;
       row.result = "ok";
       // Log out politely; the answer does not matter.
-      co_await conn.write_all(std::string(protocol) == "imap" ? "xr9 LOGOUT\r\n" : "QUIT\r\n",
-                              std::chrono::seconds(5));
+      co_await conn.write_all(Client::kLogout, std::chrono::seconds(5));
     } else {
       row.result = std::string(to_string(client.failure())) +
                    (client.failure_text().empty() ? "" : ": " + client.failure_text()) +
                    (io_problem == "-" ? "" : " (" + io_problem + ")");
       row.fix = client.failure() == LoginFailure::auth_refused
-                    ? refused_fix(m, t, state, std::string(protocol) == "imap" ? conf::Protocol::imap
-                                                                                : conf::Protocol::pop3)
+                    ? refused_fix(m, t, state, p)
                     : "Office 365 did not complete the login; try again, and check " + ep.host + ":" +
                           std::to_string(ep.port);
     }
@@ -232,6 +238,7 @@ class Doctor {
   const conf::Config& cfg_;
   DoctorPlan plan_;
   std::map<std::string, TenantState> tenants_;
+  std::map<std::string, std::shared_ptr<ssl::context>> upstream_tls_;
   std::vector<DoctorRow> rows_;
 };
 

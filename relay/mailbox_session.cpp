@@ -4,7 +4,6 @@
 #include "protocols/imap_server.hpp"
 #include "protocols/pop3_client.hpp"
 #include "protocols/pop3_server.hpp"
-#include "protocols/secret.hpp"
 #include "relay/connection.hpp"
 #include "relay/session_core.hpp"
 #include "relay/session_registry.hpp"
@@ -108,12 +107,8 @@ class MailboxSession : public SessionCore {
   net::awaitable<bool> flush() {
     std::string out = machine_->take_output();
     if (out.empty()) co_return true;
-    auto r = co_await conn_.write_all(out, cfg_.limits.command_timeout);
-    if (!r.ok()) {
-      if (result_ == "ok") result_ = "client_" + std::string(to_string(r.status));
-      co_return false;
-    }
-    co_return true;
+    const bool sent = co_await send_to_device(out);
+    co_return sent;
   }
 
   net::awaitable<void> loop() {
@@ -228,8 +223,8 @@ class MailboxSession : public SessionCore {
     }
     typename P::Client client(LoginClientOptions{grant_->mailbox}, std::string(token.token.value.reveal()));
     std::string io_problem;  // a timeout or reset, when that is what ended the login
-    if (co_await drive_login(*upstream_, client, cfg_.limits.upstream_reply_timeout, io_problem) ==
-        ClientEvent::failed) {
+    const auto login = co_await drive_login(*upstream_, client, cfg_.limits.upstream_reply_timeout, io_problem);
+    if (login == ClientEvent::failed) {
       const bool refused = client.failure() == LoginFailure::auth_refused;
       count_upstream_login(refused ? "refused" : "unavailable");
       log(refused ? LogLevel::error : LogLevel::warn, "upstream_failed",

@@ -25,6 +25,17 @@ std::string MailboxSlots::key(const std::string& tenant, const char* protocol, c
   return k;
 }
 
+MailboxSlots::KeyParts MailboxSlots::split_key(const std::string& key) {
+  // The protocol is one of a few fixed names: a '/' in a tenant name or a
+  // mailbox is fine unless it spells "/smtp/", "/imap/" or "/pop3/".
+  for (const char* p : {"smtp", "imap", "pop3"}) {
+    const std::string mid = std::string("/") + p + "/";
+    if (auto at = key.find(mid); at != std::string::npos)
+      return {key.substr(0, at), p, key.substr(at + mid.size())};
+  }
+  return {key, "", ""};
+}
+
 bool MailboxSlots::take_or_queue(const std::string& key, std::size_t limit, Taker taker) {
   std::lock_guard g(mutex_);
   auto& e = entries_[key];

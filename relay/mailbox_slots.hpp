@@ -37,6 +37,11 @@ class MailboxSlots {
 
   // "tenant/protocol/mailbox" (mailbox compared case-insensitively).
   static std::string key(const std::string& tenant, const char* protocol, const std::string& mailbox);
+  struct KeyParts {
+    std::string tenant, protocol, mailbox;
+  };
+  // The inverse of key(), for reports such as /metrics.
+  static KeyParts split_key(const std::string& key);
 
   // A slot, at once when fewer than `limit` are held, else as soon as one is
   // released; nullopt when none came within `timeout`. Waiters are served in

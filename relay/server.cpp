@@ -2,8 +2,12 @@
 
 #include "auth/credential_expiry.hpp"
 #include "auth/token_provider.hpp"
+#include "protocols/imap_server.hpp"
+#include "protocols/pop3_server.hpp"
+#include "protocols/smtp_server.hpp"
 #include "relay/admin_server.hpp"
 #include "relay/asio.hpp"
+#include "relay/listen_socket.hpp"
 #include "relay/mailbox_session.hpp"
 #include "relay/metrics.hpp"
 #include "relay/runtime.hpp"
@@ -135,22 +139,12 @@ class Server {
 
   // Throws std::runtime_error naming the address.
   void bind_listener(net::io_context& ctx, const conf::Listener& l) {
-    tcp::endpoint ep(net::ip::make_address(l.address), l.port);
     auto acc = std::make_shared<Acceptor>(listener_key(l), ctx);
-    auto& s = acc->socket;
-    boost::system::error_code ec;
-    s.open(ep.protocol(), ec);
-    if (!ec) s.set_option(tcp::acceptor::reuse_address(true), ec);
-    // "[::]" then means IPv6 only, so "0.0.0.0" can be listed beside it.
-    if (!ec && ep.address().is_v6()) s.set_option(net::ip::v6_only(true), ec);
-    if (!ec) s.bind(ep, ec);
     // A large backlog: bursts of devices must queue, not be refused.
-    if (!ec) s.listen(4096, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + l.listen + ": " + ec.message());
+    listen_on(acc->socket, l.address, l.port, 4096, l.listen);
     log_.info("", "listening", {{"listener", l.name()}, {"tls", conf::to_string(l.tls)}});
     net::co_spawn(ctx, accept_loop(acc), net::detached);
     acceptors_.push_back(std::move(acc));
-    acceptors_count_ = acceptors_.size();
   }
 
   void close_listener(Acceptor& acc) {
@@ -173,7 +167,6 @@ class Server {
       }
     }
     acceptors_ = std::move(kept);
-    acceptors_count_ = acceptors_.size();
     for (const auto& l : cfg.listeners) {
       bool open = false;
       for (const auto& a : acceptors_) open = open || a->key == listener_key(l);
@@ -248,12 +241,12 @@ class Server {
 
   // The protocol's own "busy" answer, in the clear; an implicit-TLS client
   // could not read it, so it just sees the connection close.
-  static std::string_view busy_reply(const conf::Listener& l) {
+  static std::string busy_reply(const conf::Listener& l) {
     if (l.tls == conf::TlsMode::implicit) return {};
     switch (l.protocol) {
-      case conf::Protocol::smtp: return "421 4.3.2 Too many connections, try again later\r\n";
-      case conf::Protocol::imap: return "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
-      case conf::Protocol::pop3: return "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+      case conf::Protocol::smtp: return std::string(smtp::kTooManyConnections) + "\r\n";
+      case conf::Protocol::imap: return std::string(imap::kTooManyConnections) + "\r\n";
+      case conf::Protocol::pop3: return std::string(pop3::kTooManyConnections) + "\r\n";
     }
     return {};
   }
@@ -261,7 +254,7 @@ class Server {
   net::awaitable<void> refuse(tcp::socket socket, const conf::Listener& listener) {
     log_.warn("", "session_refused", {{"reason", "max_sessions reached"}, {"listener", listener.name()},
                                       {"max_sessions", current()->config.limits.max_sessions}});
-    const std::string_view msg = busy_reply(listener);
+    const std::string msg = busy_reply(listener);
     net::steady_timer t(socket.get_executor(), std::chrono::seconds(5));
     using namespace net::experimental::awaitable_operators;
     co_await (net::async_write(socket, net::buffer(msg), net::as_tuple(net::use_awaitable)) ||
@@ -285,11 +278,8 @@ class Server {
         credential_expiry.push_back({{{"tenant", name}}, std::chrono::duration<double>(e->at - now).count()});
     }
     for (const auto& [key, n] : mailbox_slots_.waiting()) {
-      // key is tenant/protocol/mailbox
-      auto a = key.find('/'), b = key.find('/', a + 1);
-      waiting.push_back({{{"tenant", key.substr(0, a)}, {"protocol", key.substr(a + 1, b - a - 1)},
-                          {"mailbox", key.substr(b + 1)}},
-                         double(n)});
+      auto k = MailboxSlots::split_key(key);
+      waiting.push_back({{{"tenant", k.tenant}, {"protocol", k.protocol}, {"mailbox", k.mailbox}}, double(n)});
     }
     metrics_.replace("xoauth2_relay_token_expiry_seconds", token_expiry);
     metrics_.replace("xoauth2_relay_credential_expiry_seconds", credential_expiry);
@@ -300,7 +290,7 @@ class Server {
   std::vector<std::string> not_ready() {
     std::vector<std::string> reasons;
     if (stopping_) reasons.push_back("shutting down");
-    if (acceptors_count_.load() == 0) reasons.push_back("no listener is open");
+    if (acceptors_.empty()) reasons.push_back("no listener is open");
     for (const auto& [name, tenant] : current()->config.tenants)
       if (tokens_.stats(name).last_failed)
         reasons.push_back("tenant " + name + ": the last token request failed (see the token_failed log line)");
@@ -492,8 +482,9 @@ class Server {
   MailboxSlots mailbox_slots_;
   Services services_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
-  std::vector<std::shared_ptr<Acceptor>> acceptors_;  // main context only
-  std::atomic<std::size_t> acceptors_count_{0};
+  // Main context only: bound at start, changed by reloads (signals) and read by
+  // /readyz, all on contexts_[0].
+  std::vector<std::shared_ptr<Acceptor>> acceptors_;
   std::optional<AdminServer> admin_;
   std::size_t next_ = 0;
   std::atomic<bool> stopping_{false};

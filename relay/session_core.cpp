@@ -49,4 +49,13 @@ net::awaitable<bool> SessionCore::accept_tls() {
   co_return true;
 }
 
+net::awaitable<bool> SessionCore::send_to_device(std::string_view bytes) {
+  auto r = co_await conn_.write_all(bytes, cfg_.limits.command_timeout);
+  if (!r.ok()) {
+    if (result_ == "ok") result_ = "client_" + std::string(to_string(r.status));
+    co_return false;
+  }
+  co_return true;
+}
+
 }  // namespace xr::relay

@@ -74,13 +74,9 @@ class SmtpSession : public SessionCore {
   net::awaitable<bool> flush() {
     auto& out = machine_.output();
     if (out.empty()) co_return true;
-    auto r = co_await conn_.write_all(out, cfg_.limits.command_timeout);
+    const bool sent = co_await send_to_device(out);
     out.clear();
-    if (!r.ok()) {
-      if (result_ == "ok") result_ = "client_" + std::string(to_string(r.status));
-      co_return false;
-    }
-    co_return true;
+    co_return sent;
   }
 
   net::awaitable<void> loop() {

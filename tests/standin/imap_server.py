@@ -10,13 +10,12 @@ import ssl
 import sys
 
 import xoauth2
+from line_session import LineSession
 
 ROLE = "IMAP.AccessAsApp"
 GREETING = "* OK The Microsoft Exchange IMAP4 service is ready. [U1RBTkRJTjAx]"
 CAPS = "IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2{ir} UIDPLUS{move} ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+"
-MAX_LINE = 64 * 1024
 MAX_LITERAL = 64 * 1024 * 1024
-IDLE_TIMEOUT = 1800
 LITERAL = re.compile(rb"\{(\d+)(\+?)\}\r\n$")
 
 
@@ -45,11 +44,9 @@ def seq_numbers(spec, count, uids=None):
     return sorted(set(out))
 
 
-class Session:
+class Session(LineSession):
     def __init__(self, server, reader, writer):
-        self.srv, self.state = server, server.state
-        self.reader, self.writer = reader, writer
-        self.mailbox = None
+        super().__init__(server, reader, writer)
         self.selected = False
         self.known = 0  # messages the client has been told about
 
@@ -57,27 +54,12 @@ class Session:
         ir = "" if self.state.knob("imap_no_sasl_ir") else " SASL-IR"
         return CAPS.format(ir=ir, move=" MOVE" if after_login else "")
 
-    async def send(self, data):
-        self.writer.write(data if isinstance(data, bytes) else (data + "\r\n").encode())
-        await self.writer.drain()
-
-    async def read_line(self):
-        try:
-            line = await asyncio.wait_for(self.reader.readuntil(b"\r\n"), IDLE_TIMEOUT)
-        except asyncio.IncompleteReadError:
-            raise ConnectionError("client went away")
-        except asyncio.LimitOverrunError:
-            raise ConnectionError("line over the limit")
-        if len(line) > MAX_LINE:
-            raise ConnectionError("line over the limit")
-        return line
-
     async def read_command(self):
         """(text with literals removed, [literal bytes]); literals are read
         as announced, with "+" for synchronizing ones."""
         text, literals = b"", []
         while True:
-            line = await self.read_line()
+            line = await self.read_crlf_line()
             m = LITERAL.search(line)
             if not m:
                 return (text + line[:-2]).decode("utf-8", "replace"), literals
@@ -156,7 +138,7 @@ class Session:
             return await self.send(f"{tag} BAD Command Argument Error. 11")
         if not initial:
             await self.send("+ ")
-            initial = (await self.read_line())[:-2].decode("ascii", "replace")
+            initial = (await self.read_crlf_line())[:-2].decode("ascii", "replace")
             if initial == "*":
                 return await self.send(f"{tag} BAD AUTHENTICATE aborted.")
         if self.state.knob("drop_after") == "auth":
@@ -179,7 +161,7 @@ class Session:
         log(f"AUTHENTICATE XOAUTH2 refused: {why}")
         if self.state.knob("auth_fail_challenge"):
             await self.send("+ " + xoauth2.FAIL_CHALLENGE)
-            await self.read_line()
+            await self.read_crlf_line()
         await self.send(f"{tag} NO AUTHENTICATE failed.")
 
     # --- after login --------------------------------------------------------
@@ -282,7 +264,7 @@ class Session:
 
     async def cmd_IDLE(self, tag, args, literals):
         await self.send("+ IDLE accepted, awaiting DONE command.")
-        done = asyncio.ensure_future(self.read_line())
+        done = asyncio.ensure_future(self.read_crlf_line())
         try:
             while not done.done():
                 await self.report_new()
@@ -292,14 +274,3 @@ class Session:
                 done.cancel()
         done.result()  # raises if the client went away
         await self.send(f"{tag} OK IDLE completed.")
-
-
-class ImapServer:
-    def __init__(self, state, registry, issuer, tls_context):
-        self.state, self.registry, self.issuer, self.tls_context = state, registry, issuer, tls_context
-        self.server = None
-
-    async def start(self):
-        self.server = await asyncio.start_server(lambda r, w: Session(self, r, w).run(), "127.0.0.1", 0,
-                                                 ssl=self.tls_context, limit=MAX_LINE + 2)
-        return self.server.sockets[0].getsockname()[1]

@@ -8,12 +8,11 @@ import ssl
 import sys
 
 import xoauth2
+from line_session import LineSession
 
 ROLE = "POP.AccessAsApp"
 GREETING = "+OK The Microsoft Exchange POP3 service is ready. [U1RBTkRJTjAx]"
 AUTH_FAILED = "-ERR Authentication failure: unknown user name or bad password."
-MAX_LINE = 64 * 1024
-IDLE_TIMEOUT = 1800
 
 
 def log(msg):
@@ -28,26 +27,14 @@ def dot_stuffed(data):
     return b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n" for l in lines)
 
 
-class Session:
+class Session(LineSession):
     def __init__(self, server, reader, writer):
-        self.srv, self.state = server, server.state
-        self.reader, self.writer = reader, writer
-        self.mailbox = None
+        super().__init__(server, reader, writer)
         self.messages = []   # snapshot at login (POP3 mailboxes do not change during a session)
         self.deleted = set()
 
-    async def send(self, data):
-        self.writer.write(data if isinstance(data, bytes) else (data + "\r\n").encode())
-        await self.writer.drain()
-
     async def read_line(self):
-        try:
-            line = await asyncio.wait_for(self.reader.readuntil(b"\r\n"), IDLE_TIMEOUT)
-        except asyncio.IncompleteReadError:
-            raise ConnectionError("client went away")
-        except asyncio.LimitOverrunError:
-            raise ConnectionError("line over the limit")
-        return line[:-2].decode("utf-8", "replace")
+        return (await self.read_crlf_line())[:-2].decode("utf-8", "replace")
 
     async def run(self):
         self.state.count("pop3", "connections")
@@ -178,14 +165,3 @@ class Session:
     async def cmd_RSET(self, arg):
         self.deleted.clear()
         await self.send("+OK")
-
-
-class Pop3Server:
-    def __init__(self, state, registry, issuer, tls_context):
-        self.state, self.registry, self.issuer, self.tls_context = state, registry, issuer, tls_context
-        self.server = None
-
-    async def start(self):
-        self.server = await asyncio.start_server(lambda r, w: Session(self, r, w).run(), "127.0.0.1", 0,
-                                                 ssl=self.tls_context, limit=MAX_LINE + 2)
-        return self.server.sockets[0].getsockname()[1]

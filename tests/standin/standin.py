@@ -22,6 +22,7 @@ import apps  # noqa: E402
 import control  # noqa: E402
 import imap_server  # noqa: E402
 import pop3_server  # noqa: E402
+from line_session import TlsLineServer  # noqa: E402
 import pki  # noqa: E402
 import smtp_server  # noqa: E402
 import state  # noqa: E402
@@ -64,8 +65,8 @@ async def main(args):
     token = token_endpoint.TokenServer(st, registry, issuer, cert, key)
     ctl = control.ControlServer(st, registry)
     smtp = smtp_server.SmtpServer(st, registry, issuer, cert, key, maildir=args.maildir)
-    imap = imap_server.ImapServer(st, registry, issuer, smtp.tls_context)
-    pop3 = pop3_server.Pop3Server(st, registry, issuer, smtp.tls_context)
+    imap = TlsLineServer(imap_server.Session, st, registry, issuer, smtp.tls_context)
+    pop3 = TlsLineServer(pop3_server.Session, st, registry, issuer, smtp.tls_context)
     ports = {"token": token.start(), "smtp": await smtp.start(), "imap": await imap.start(),
              "pop3": await pop3.start(), "control": ctl.start()}
 

@@ -15,6 +15,13 @@ TEST_CASE("keys ignore the mailbox's case") {
   CHECK(MailboxSlots::key("contoso", "imap", "Scanner@Contoso.com") == "contoso/imap/scanner@contoso.com");
 }
 
+TEST_CASE("split_key undoes key, with '/' in tenant names and mailboxes") {
+  auto k = MailboxSlots::split_key(MailboxSlots::key("eu/contoso", "pop3", "a/b@Contoso.com"));
+  CHECK(k.tenant == "eu/contoso");
+  CHECK(k.protocol == "pop3");
+  CHECK(k.mailbox == "a/b@contoso.com");
+}
+
 TEST_CASE("up to the limit at once; the next waits for a release, in arrival order") {
   net::io_context io;
   MailboxSlots slots;
