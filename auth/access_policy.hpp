@@ -17,6 +17,7 @@ struct Grant {
   std::string tenant;   // key into Config::tenants
   std::string mailbox;  // Office 365 mailbox (XOAUTH2 user=)
   std::vector<std::string> senders;  // allowed MAIL FROM patterns
+  conf::SenderRewrite rewrite_sender;  // what to do with other senders
 };
 
 enum class LoginFailure {

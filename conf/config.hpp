@@ -18,11 +18,13 @@ enum class TlsMode { none, starttls, implicit };
 enum class Protocol { smtp, imap, pop3 };
 enum class LogLevel { error, warn, info, debug };
 enum class LogFormat { text, json };
+enum class TlsVersion { v1_0, v1_1, v1_2, v1_3 };
 
 const char* to_string(TlsMode);
 const char* to_string(Protocol);
 const char* to_string(LogLevel);
 const char* to_string(LogFormat);
+const char* to_string(TlsVersion);  // "1.0" ... "1.3"
 
 // An upstream Office 365 endpoint (always TLS: starttls or implicit).
 struct Endpoint {
@@ -78,6 +80,9 @@ struct Listener {
   std::optional<std::string> cert_file;  // absolute paths; required unless tls: none
   std::optional<std::string> key_file;
   bool allow_plaintext_auth = false;
+  // The oldest TLS version devices may use. Below 1.2 also lowers OpenSSL's
+  // security level to 0 for this listener only (TLS 1.0/1.1 need SHA-1).
+  TlsVersion min_tls_version = TlsVersion::v1_2;
   std::string name() const;  // "smtp:0.0.0.0:587": for logs
 };
 
@@ -86,6 +91,15 @@ struct Admin {
   std::string listen;   // as written, e.g. "127.0.0.1:9187"
   std::string address;
   std::uint16_t port = 0;
+};
+
+// For devices that send from an address Office 365 will not take
+// (scanner@printer.local): `rewrite_sender`, off unless written. A sender that
+// `senders` allows is never rewritten.
+struct SenderRewrite {
+  bool envelope = false;     // MAIL FROM -> the mailbox
+  bool from_header = false;  // also the From: header (header block only, streamed)
+  bool reply_to = false;     // keep the original From in Reply-To (unless one exists)
 };
 
 // A device that logs in with a local user name and password.
@@ -97,6 +111,7 @@ struct User {
   std::vector<Protocol> protocols;    // never empty after load (default: all)
   std::vector<Cidr> sources;          // empty = any address
   std::vector<std::string> senders;   // never empty after load (default: {mailbox})
+  SenderRewrite rewrite_sender;
   bool allows(Protocol p) const;
 };
 
@@ -106,6 +121,7 @@ struct NoAuthRule {
   std::string tenant;
   std::string mailbox;
   std::vector<std::string> senders;  // default: {mailbox}
+  SenderRewrite rewrite_sender;
 };
 
 // Operational limits. Durations are written in YAML as integers (seconds) or

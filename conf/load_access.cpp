@@ -23,7 +23,7 @@ std::vector<Protocol> read_protocols(LoadContext& ctx, const Entry& e) {
 }
 
 void load_user(LoadContext& ctx, const std::string& name, const Entry& e, Config& cfg) {
-  MapReader m(ctx.diag, e, {"password_hash", "tenant", "mailbox", "protocols", "sources", "senders"});
+  MapReader m(ctx.diag, e, {"password_hash", "tenant", "mailbox", "protocols", "sources", "senders", "rewrite_sender"});
   if (!m.is_map()) return;
   User u;
   u.name = name;
@@ -42,11 +42,12 @@ void load_user(LoadContext& ctx, const std::string& name, const Entry& e, Config
   if (auto f = m.get("protocols")) u.protocols = read_protocols(ctx, *f);
   if (auto f = m.get("sources")) u.sources = read_sources(ctx, *f);
   u.senders = read_senders(ctx, m.get("senders"), u.mailbox);
+  if (auto f = m.get("rewrite_sender")) u.rewrite_sender = read_rewrite_sender(ctx, *f);
   cfg.users[name] = std::move(u);
 }
 
 void load_rule(LoadContext& ctx, const Entry& e, Config& cfg) {
-  MapReader m(ctx.diag, e, {"sources", "tenant", "mailbox", "senders"});
+  MapReader m(ctx.diag, e, {"sources", "tenant", "mailbox", "senders", "rewrite_sender"});
   if (!m.is_map()) return;
   NoAuthRule r;
   if (auto f = m.require("sources", "the devices' addresses, e.g. sources: [\"192.168.20.5\"]"))
@@ -56,6 +57,7 @@ void load_rule(LoadContext& ctx, const Entry& e, Config& cfg) {
   if (auto f = m.require("mailbox", "the Office 365 mailbox these devices send as, e.g. mfp@contoso.com"))
     if (auto v = read_mailbox(ctx, *f)) r.mailbox = *v;
   r.senders = read_senders(ctx, m.get("senders"), r.mailbox);
+  if (auto f = m.get("rewrite_sender")) r.rewrite_sender = read_rewrite_sender(ctx, *f);
   cfg.no_auth.push_back(std::move(r));
 }
 

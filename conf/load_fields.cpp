@@ -90,6 +90,24 @@ std::vector<std::string> read_senders(LoadContext& ctx, const std::optional<Entr
   return out;
 }
 
+SenderRewrite read_rewrite_sender(LoadContext& ctx, const Entry& e) {
+  SenderRewrite r;
+  if (!e.value.IsMap()) {
+    if (auto on = read_bool(ctx.diag, e)) r.envelope = *on;
+    return r;
+  }
+  MapReader m(ctx.diag, e, {"from_header", "reply_to"});
+  r.envelope = true;  // the map form turns rewriting on and says how far it goes
+  if (auto f = m.get("from_header"))
+    if (auto v = read_bool(ctx.diag, *f)) r.from_header = *v;
+  if (auto f = m.get("reply_to")) {
+    if (auto v = read_bool(ctx.diag, *f)) r.reply_to = *v;
+    if (r.reply_to && !r.from_header)
+      ctx.diag.add(f->key_mark, f->path, "reply_to keeps the From: that from_header replaces; add from_header: true");
+  }
+  return r;
+}
+
 std::vector<Cidr> read_sources(LoadContext& ctx, const Entry& e) {
   std::vector<Cidr> out;
   auto items = read_list(ctx.diag, e, "[\"192.168.10.0/24\", \"fd00:10::/64\"]");

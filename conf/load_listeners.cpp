@@ -14,7 +14,8 @@ struct Placed {
 };
 
 std::optional<Placed> load_listener(LoadContext& ctx, const Entry& e) {
-  MapReader m(ctx.diag, e, {"protocol", "listen", "tls", "cert_file", "key_file", "allow_plaintext_auth"});
+  MapReader m(ctx.diag, e, {"protocol", "listen", "tls", "cert_file", "key_file", "allow_plaintext_auth",
+                                 "min_tls_version"});
   if (!m.is_map()) return std::nullopt;
   Listener l;
   if (auto f = m.get("protocol")) {
@@ -56,6 +57,15 @@ std::optional<Placed> load_listener(LoadContext& ctx, const Entry& e) {
     if (!key) m.require("key_file", why + " and its private key (PEM)");
     if (cert) l.cert_file = read_file_path(ctx, *cert);
     if (key) l.key_file = read_file_path(ctx, *key);
+  }
+  if (auto f = m.get("min_tls_version")) {
+    if (l.tls == TlsMode::none) {
+      ctx.diag.add(f->key_mark, f->path, "unused with tls: none; remove it or set tls: starttls or implicit");
+    } else if (auto v = read_enum<TlsVersion>(ctx.diag, *f,
+                                              {{"1.0", TlsVersion::v1_0}, {"1.1", TlsVersion::v1_1},
+                                               {"1.2", TlsVersion::v1_2}, {"1.3", TlsVersion::v1_3}})) {
+      l.min_tls_version = *v;
+    }
   }
   if (auto f = m.get("allow_plaintext_auth"))
     if (auto v = read_bool(ctx.diag, *f)) l.allow_plaintext_auth = *v;

@@ -40,6 +40,8 @@ std::optional<std::string> read_tenant_ref(LoadContext& ctx, const Entry& e);
 std::optional<std::string> read_mailbox(LoadContext& ctx, const Entry& e);
 // `senders:` — absent means {mailbox}.
 std::vector<std::string> read_senders(LoadContext& ctx, const std::optional<Entry>& e, const std::string& mailbox);
+// `rewrite_sender:` — true/false, or {from_header: bool, reply_to: bool}.
+SenderRewrite read_rewrite_sender(LoadContext& ctx, const Entry& e);
 // `sources:` — a non-empty list of networks.
 std::vector<Cidr> read_sources(LoadContext& ctx, const Entry& e);
 

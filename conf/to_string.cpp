@@ -33,6 +33,16 @@ const char* to_string(LogLevel l) {
   return "?";
 }
 
+const char* to_string(TlsVersion v) {
+  switch (v) {
+    case TlsVersion::v1_0: return "1.0";
+    case TlsVersion::v1_1: return "1.1";
+    case TlsVersion::v1_2: return "1.2";
+    case TlsVersion::v1_3: return "1.3";
+  }
+  return "?";
+}
+
 const char* to_string(LogFormat f) {
   switch (f) {
     case LogFormat::text: return "text";

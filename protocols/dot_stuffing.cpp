@@ -8,24 +8,36 @@ std::size_t DotDecoder::decode(std::string_view in, std::string& out) {
     const char c = in[i];
     switch (state_) {
       case State::mid: {
-        // Fast path: copy everything up to the next CR in one go.
-        std::size_t cr = in.find('\r', i);
-        if (cr == std::string_view::npos) {
+        // Fast path: copy everything up to the next CR or LF in one go.
+        const std::size_t end = in.find_first_of("\r\n", i);
+        if (end == std::string_view::npos) {
           out.append(in.substr(i));
           return in.size();
         }
-        out.append(in.substr(i, cr + 1 - i));
-        i = cr + 1;
-        state_ = State::cr;
+        out.append(in.substr(i, end - i));
+        i = end + 1;
+        if (in[end] == '\n') {
+          bare_lf(out);
+        } else {
+          out += '\r';
+          state_ = State::cr;
+        }
         continue;
       }
       case State::cr:
-        out += c;
-        state_ = c == '\n' ? State::bol : c == '\r' ? State::cr : State::mid;
+        if (c == '\n') {
+          out += '\n';
+          state_ = State::bol;
+        } else {
+          out += c;  // a bare CR stays content
+          state_ = c == '\r' ? State::cr : State::mid;
+        }
         break;
       case State::bol:
         if (c == '.') {
           state_ = State::bol_dot;  // dropped: either stuffing or the terminator
+        } else if (c == '\n') {
+          bare_lf(out);
         } else {
           out += c;
           state_ = c == '\r' ? State::cr : State::mid;
@@ -34,6 +46,9 @@ std::size_t DotDecoder::decode(std::string_view in, std::string& out) {
       case State::bol_dot:
         if (c == '\r') {
           state_ = State::bol_dot_cr;
+        } else if (c == '\n') {
+          ++bare_lf_;
+          state_ = State::done;  // ".\n": the terminator as LF-only devices send it
         } else {
           // ".." or ".x": the first dot is removed (RFC 5321 4.5.2).
           out += c;
@@ -63,15 +78,13 @@ void DotEncoder::encode(std::string_view in, std::string& out) {
   for (char c : in) {
     if (at_line_start_ && c == '.') out += '.';
     out += c;
-    at_line_start_ = c == '\n' && after_cr_;
-    after_cr_ = c == '\r';
+    at_line_start_ = c == '\n';
   }
 }
 
 void DotEncoder::finish(std::string& out) {
   out += at_line_start_ ? ".\r\n" : "\r\n.\r\n";
   at_line_start_ = true;
-  after_cr_ = false;
 }
 
 }  // namespace xr::smtp

@@ -2,9 +2,12 @@
 // extra "." on the wire, and "CRLF . CRLF" ends the message. Incremental in
 // both directions, so a message never has to be held in memory whole.
 //
-// Only CRLF starts a line: a bare LF is message content, on both sides, so
-// the encoder and decoder agree byte for byte (the server normalises bare
-// LF elsewhere, before the encoder ever sees it).
+// Many devices end lines with a bare LF. Exchange rejects those messages, so
+// the decoder turns every bare LF into CRLF (and counts them); a line of "."
+// ended by a bare LF ends the message, as such devices mean it to. This is not
+// an opening for SMTP smuggling: the relay re-encodes what it decoded, so the
+// next hop sees exactly the message boundaries the relay saw. The encoder
+// treats any LF as a line end too, so the two agree byte for byte.
 #pragma once
 
 #include <cstddef>
@@ -22,13 +25,24 @@ class DotDecoder {
   // The CRLF before the final "." belongs to the message.
   std::size_t decode(std::string_view in, std::string& out);
   bool done() const { return state_ == State::done; }
-  void reset() { state_ = State::bol; }
+  // Bare LFs turned into CRLF since the last reset().
+  std::size_t bare_lf_count() const { return bare_lf_; }
+  void reset() {
+    state_ = State::bol;
+    bare_lf_ = 0;
+  }
 
  private:
   // bol_dot / bol_dot_cr hold back the "." (and "\r") that may turn out to be
   // the terminator; nothing else is ever held back.
   enum class State { bol, bol_dot, bol_dot_cr, mid, cr, done };
   State state_ = State::bol;
+  std::size_t bare_lf_ = 0;
+  void bare_lf(std::string& out) {
+    out += "\r\n";
+    ++bare_lf_;
+    state_ = State::bol;
+  }
 };
 
 // Message bytes -> wire bytes.
@@ -41,7 +55,6 @@ class DotEncoder {
 
  private:
   bool at_line_start_ = true;
-  bool after_cr_ = false;
 };
 
 }  // namespace xr::smtp

@@ -72,4 +72,15 @@ std::optional<PathArgument> parse_path_argument(std::string_view text) {
   return out;
 }
 
+std::string mail_from_line(std::string_view address, std::string_view params) {
+  std::string line = "MAIL FROM:<";
+  line += address;
+  line += '>';
+  if (!params.empty()) {
+    line += ' ';
+    line += params;
+  }
+  return line;
+}
+
 }  // namespace xr::smtp

@@ -21,4 +21,7 @@ std::optional<PathArgument> parse_path_argument(std::string_view text);
 
 bool is_ascii(std::string_view s);
 
+// "MAIL FROM:<address>" and the parameters, if any: the line sent upstream.
+std::string mail_from_line(std::string_view address, std::string_view params);
+
 }  // namespace xr::smtp

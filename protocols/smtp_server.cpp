@@ -77,6 +77,7 @@ void Server::tls_started() {
 bool Server::tls_active() const { return impl_->tls_active; }
 bool Server::authenticated() const { return impl_->authenticated; }
 std::size_t Server::messages_accepted() const { return impl_->accepted; }
+std::size_t Server::message_bare_lf() const { return impl_->decoder.bare_lf_count(); }
 const std::string& Server::helo_name() const { return impl_->helo_name; }
 
 // --- the loop ---------------------------------------------------------------

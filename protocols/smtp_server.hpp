@@ -114,6 +114,9 @@ class Server {
   bool tls_active() const;
   bool authenticated() const;
   std::size_t messages_accepted() const;
+  // Bare LFs made CRLF in the message being received (valid at message_end
+  // and message_abort, until the completion).
+  std::size_t message_bare_lf() const;
   const std::string& helo_name() const;
 
  private:

@@ -82,8 +82,7 @@ Server::Impl::Handled Server::Impl::on_mail(Server& s, std::string_view args) {
     fail(s, "553 5.6.7 Non-ASCII address requires SMTPUTF8");
     return std::nullopt;
   }
-  std::string line = "MAIL FROM:<" + path->address + ">";
-  if (!params.empty()) line += " " + params;
+  std::string line = mail_from_line(path->address, params);
   s.command_ = Command{CommandKind::mail, std::move(path->address), std::move(params), std::move(line)};
   pending_smtputf8 = smtputf8;
   pending = Pending::command;

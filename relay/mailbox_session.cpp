@@ -132,12 +132,8 @@ class MailboxSession : public SessionCore {
         }
         case LoginEvent::start_tls: {
           if (!co_await flush()) co_return;
-          auto hs = co_await conn_.handshake_server(cfg_.limits.command_timeout);
-          if (!hs.ok()) {
-            result_ = "tls_failed";
-            log(LogLevel::warn, "tls_failed", {{"client", client_}, {"error", hs.describe()}});
-            co_return;
-          }
+          const bool handshaken = co_await handshake_device();
+          if (!handshaken) co_return;
           machine_->tls_started();
           break;
         }

@@ -12,7 +12,7 @@ std::shared_ptr<const ConfigSnapshot> ConfigSnapshot::build(conf::Config cfg) {
   for (const auto& [name, tenant] : cfg.tenants) snap->upstream_tls[name] = make_client_tls(tenant.ca_file);
   for (const auto& l : cfg.listeners) {
     if (l.tls == conf::TlsMode::none || !l.cert_file || !l.key_file) snap->listener_tls.push_back(nullptr);
-    else snap->listener_tls.push_back(make_server_tls(*l.cert_file, *l.key_file));
+    else snap->listener_tls.push_back(make_server_tls(*l.cert_file, *l.key_file, l.min_tls_version));
   }
   snap->plain_tls = make_plain_placeholder_tls();
   snap->config = std::move(cfg);

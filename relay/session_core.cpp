@@ -1,6 +1,7 @@
 #include "relay/session_core.hpp"
 
 #include "relay/session_support.hpp"
+#include "relay/tls.hpp"
 
 #include <vector>
 
@@ -34,18 +35,22 @@ void SessionCore::opened(std::initializer_list<Field> extra) {
 
 net::awaitable<bool> SessionCore::accept_tls() {
   if (listener_.tls != conf::TlsMode::implicit) co_return true;
+  const bool ok = co_await handshake_device();
+  if (!ok) conn_.close_now();
+  co_return ok;
+}
+
+net::awaitable<bool> SessionCore::handshake_device() {
   auto hs = co_await conn_.handshake_server(cfg_.limits.command_timeout);
   if (!hs.ok()) {
     result_ = "tls_failed";
     // A connection closed before any handshake is a port probe or health
     // check, not a client in trouble: no warning for it.
     log(hs.status == IoStatus::eof ? LogLevel::info : LogLevel::warn, "tls_failed",
-        {{"client", client_}, {"error", hs.describe()},
-         {"hint", "the client must speak TLS 1.2+ on an implicit-TLS port"}});
-    conn_.close_now();
+        {{"client", client_}, {"error", hs.describe()}, {"hint", tls_handshake_hint(hs.describe(), listener_)}});
     co_return false;
   }
-  log(LogLevel::debug, "tls", {{"version", conn_.tls_description()}});
+  log(LogLevel::info, "tls", {{"version", conn_.tls_description()}});
   co_return true;
 }
 

@@ -29,6 +29,9 @@ class SessionCore {
   // On an implicit-TLS listener, the handshake. False when the session must
   // end: the failure is logged, the connection closed and result_ set.
   net::awaitable<bool> accept_tls();
+  // The device-side handshake (implicit TLS or after STARTTLS/STLS). False
+  // when it failed: logged with a hint, result_ set.
+  net::awaitable<bool> handshake_device();
   // Writes replies to the device. False when the device is gone; result_
   // then says how (unless something else ended the session first).
   net::awaitable<bool> send_to_device(std::string_view bytes);

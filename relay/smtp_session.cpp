@@ -2,6 +2,8 @@
 
 #include "auth/access_policy.hpp"
 #include "protocols/exchange_diagnosis.hpp"
+#include "protocols/from_header_rewrite.hpp"
+#include "protocols/smtp_path.hpp"
 #include "protocols/smtp_server.hpp"
 #include "relay/connection.hpp"
 #include "relay/session_core.hpp"
@@ -104,13 +106,8 @@ class SmtpSession : public SessionCore {
         }
         case smtp::EventKind::start_tls: {
           if (!co_await flush()) co_return;
-          auto hs = co_await conn_.handshake_server(cfg_.limits.command_timeout);
-          if (!hs.ok()) {
-            result_ = "tls_failed";
-            log(LogLevel::warn, "tls_failed", {{"client", client_}, {"error", hs.describe()}});
-            co_return;
-          }
-          log(LogLevel::debug, "tls", {{"version", conn_.tls_description()}});
+          const bool handshaken = co_await handshake_device();
+          if (!handshaken) co_return;
           machine_.tls_started();
           break;
         }
@@ -126,6 +123,7 @@ class SmtpSession : public SessionCore {
             in_data_ = true;
             message_started_ = Clock::now();
             message_bytes_ = 0;
+            start_from_rewrite();
           }
           machine_.complete_command(reply);
           break;
@@ -133,10 +131,12 @@ class SmtpSession : public SessionCore {
         case smtp::EventKind::message_data: {
           auto data = machine_.data();
           message_bytes_ += data.size();
-          if (upstream_ && upstream_->alive()) {
-            if (!co_await upstream_->message_data(data))
-              log(LogLevel::warn, "upstream_lost", {{"phase", "data"}, {"error", upstream_->error()}});
+          if (from_rewrite_) {
+            rewritten_.clear();
+            from_rewrite_->feed(data, rewritten_);
+            data = rewritten_;
           }
+          co_await send_message_data(data);
           break;
         }
         case smtp::EventKind::message_end: {
@@ -151,6 +151,7 @@ class SmtpSession : public SessionCore {
           // A DATA stream cannot be cancelled in SMTP: dropping the upstream
           // connection is the only way to make sure the message is not sent.
           if (upstream_) upstream_->abandon();
+          from_rewrite_.reset();
           log(LogLevel::warn, "message_aborted",
               {{"reason", result_ == "ok" ? "size_limit" : result_}, {"bytes", message_bytes_},
                {"limit", cfg_.limits.max_message_size}});
@@ -263,12 +264,19 @@ class SmtpSession : public SessionCore {
 
   net::awaitable<smtp::Reply> forward(const smtp::Command& cmd) {
     using K = smtp::CommandKind;
+    std::string line = cmd.line;
     if (cmd.kind == K::mail) {
       if (!grant_) co_return smtp::make_reply(530, "5.7.0 Authentication required");
       if (!auth::sender_allowed(grant_->senders, cmd.address)) {
-        log(LogLevel::warn, "sender_denied", {{"from", cmd.address}, {"user", grant_->user},
-                                              {"mailbox", grant_->mailbox}});
-        co_return smtp::make_reply(550, "5.7.1 Sender address not allowed for this login");
+        if (!grant_->rewrite_sender.envelope) {
+          log(LogLevel::warn, "sender_denied",
+              {{"from", cmd.address}, {"user", grant_->user}, {"mailbox", grant_->mailbox},
+               {"hint", "add the address to the user's senders, or set rewrite_sender: true"}});
+          co_return smtp::make_reply(550, "5.7.1 Sender address not allowed for this login");
+        }
+        line = smtp::mail_from_line(grant_->mailbox, cmd.params);
+        log(LogLevel::info, "sender_rewritten", {{"from", cmd.address.empty() ? "<>" : cmd.address},
+                                                 {"to", grant_->mailbox}});
       }
       if (!upstream_ || !upstream_->alive()) {
         if (upstream_) upstream_bytes_ += upstream_->bytes_sent();
@@ -285,7 +293,7 @@ class SmtpSession : public SessionCore {
       co_return smtp::make_reply(250, "2.0.0 OK");
     if (!upstream_ || !upstream_->alive()) co_return lost_reply();
 
-    auto reply = co_await upstream_->command(cmd.line);
+    auto reply = co_await upstream_->command(line);
     if (!reply) {
       log(LogLevel::warn, "upstream_lost", {{"command", cmd.kind == K::mail   ? "MAIL"
                                                         : cmd.kind == K::rcpt ? "RCPT"
@@ -319,14 +327,40 @@ class SmtpSession : public SessionCore {
     if (!why.empty()) log(LogLevel::warn, "upstream_hint", {{"reply", reply.summary()}, {"likely_cause", why}});
   }
 
+  // rewrite_sender.from_header: the From: of each message, when the user's
+  // senders do not allow it.
+  void start_from_rewrite() {
+    from_rewrite_.reset();
+    if (!grant_ || !grant_->rewrite_sender.from_header) return;
+    from_rewrite_.emplace(grant_->mailbox, grant_->rewrite_sender.reply_to,
+                          [senders = grant_->senders](std::string_view a) { return auth::sender_allowed(senders, a); });
+  }
+
+  net::awaitable<void> send_message_data(std::string_view data) {
+    if (data.empty() || !upstream_ || !upstream_->alive()) co_return;
+    if (!co_await upstream_->message_data(data))
+      log(LogLevel::warn, "upstream_lost", {{"phase", "data"}, {"error", upstream_->error()}});
+  }
+
   net::awaitable<smtp::Reply> finish_message() {
+    if (from_rewrite_) {
+      rewritten_.clear();
+      from_rewrite_->finish(rewritten_);
+      co_await send_message_data(rewritten_);
+      if (!from_rewrite_->replaced().empty())
+        log(LogLevel::info, "from_header_rewritten",
+            {{"from", from_rewrite_->replaced()}, {"to", grant_->mailbox},
+             {"reply_to_added", from_rewrite_->reply_to_added() ? "yes" : "no"}});
+      from_rewrite_.reset();
+    }
+    const auto bare_lf = machine_.message_bare_lf();
     std::optional<smtp::Reply> reply;
     if (upstream_ && upstream_->alive()) reply = co_await upstream_->message_end();
     if (!reply) {
       ++messages_failed_;
       count_message("failed");
       log(LogLevel::warn, "message_failed",
-          {{"bytes", message_bytes_}, {"error", upstream_ ? upstream_->error() : "no upstream"},
+          {{"bytes", message_bytes_}, {"bare_lf", bare_lf}, {"error", upstream_ ? upstream_->error() : "no upstream"},
            {"reply", "451 4.4.2"}});
       // Never 250 for a message Office 365 did not confirm.
       co_return lost_reply();
@@ -336,7 +370,7 @@ class SmtpSession : public SessionCore {
     else ++messages_failed_;
     count_message(reply->klass() == 2 ? "accepted" : "rejected");
     log(reply->klass() == 2 ? LogLevel::info : LogLevel::warn, "message",
-        {{"mailbox", grant_ ? grant_->mailbox : "-"}, {"bytes", message_bytes_},
+        {{"mailbox", grant_ ? grant_->mailbox : "-"}, {"bytes", message_bytes_}, {"bare_lf", bare_lf},
          {"reply", reply->summary()}, {"ms", ms_since(message_started_)}});
     if (reply->klass() != 2) log_explained(*reply);
     co_return *reply;
@@ -345,6 +379,8 @@ class SmtpSession : public SessionCore {
   std::optional<auth::Grant> grant_;  // set by a no_auth rule or a login
   smtp::Server machine_;
   std::unique_ptr<UpstreamSmtp> upstream_;
+  std::optional<smtp::FromHeaderRewriter> from_rewrite_;  // during a message, with rewrite_sender.from_header
+  std::string rewritten_;
   std::optional<MailboxSlots::Slot> slot_;  // held while upstream_ may be connected
   std::array<char, 16384> buf_{};
   bool in_data_ = false;

@@ -3,6 +3,7 @@
 // long session's memory.
 #pragma once
 
+#include "conf/config.hpp"
 #include "relay/asio.hpp"
 
 #include <memory>
@@ -11,9 +12,15 @@
 
 namespace xr::relay {
 
-// Listener side: certificate chain + key; TLS 1.2 or newer. Throws
-// std::runtime_error naming the file when the files are unusable.
-std::shared_ptr<ssl::context> make_server_tls(const std::string& cert_file, const std::string& key_file);
+// Listener side: certificate chain + key; `min_version` or newer (TLS 1.2 by
+// default; older versions also get OpenSSL security level 0, for this context
+// only). Throws std::runtime_error naming the file when the files are unusable.
+std::shared_ptr<ssl::context> make_server_tls(const std::string& cert_file, const std::string& key_file,
+                                              conf::TlsVersion min_version = conf::TlsVersion::v1_2);
+
+// What to tell ops about a device's failed handshake, from OpenSSL's error
+// text: old devices that only speak TLS 1.0/1.1 are the usual case.
+std::string tls_handshake_hint(std::string_view error, const conf::Listener& listener);
 
 // Upstream side: TLS 1.2+, peer verification against the system CAs plus
 // `ca_file` when given. Host name checks are set per connection.

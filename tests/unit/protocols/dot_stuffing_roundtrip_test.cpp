@@ -1,6 +1,7 @@
 // Property: what the server machine unstuffs from the client machine's
-// stuffed encoding is the original message (plus the CRLF SMTP adds when the
-// message lacks a final one), for random messages rich in dots, CRs and LFs.
+// stuffed encoding is the original message with bare LFs made CRLF (plus the
+// CRLF SMTP adds when the message lacks a final one), for random messages rich
+// in dots, CRs and LFs.
 #include "protocols/dot_stuffing.hpp"
 #include "protocols/smtp_client.hpp"
 #include "protocols/smtp_server.hpp"
@@ -87,6 +88,16 @@ std::string server_decode(const std::vector<std::string>& wire_pieces, std::stri
   return message;
 }
 
+// Bare LF -> CRLF; a CR before an LF makes it a CRLF already.
+std::string normalise(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
+    out += s[i];
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("round trip: client dot-stuffing, server unstuffing") {
@@ -96,8 +107,8 @@ TEST_CASE("round trip: client dot-stuffing, server unstuffing") {
     const std::string wire = client_encode(random_pieces(rng, original));
     std::string after;
     const std::string decoded = server_decode(random_pieces(rng, wire), after);
-    const bool ends_crlf = original.size() >= 2 && original.ends_with("\r\n");
-    const std::string expected = original.empty() || ends_crlf ? original : original + "\r\n";
+    const std::string normal = normalise(original);
+    const std::string expected = normal.empty() || normal.ends_with("\r\n") ? normal : normal + "\r\n";
     CAPTURE(i);
     CHECK(decoded.size() == expected.size());
     CHECK((decoded == expected));
@@ -117,4 +128,24 @@ TEST_CASE("DotDecoder stops exactly after the terminator") {
   CHECK(d.decode(".\r\n", out) == 3);
   CHECK(d.done());
   CHECK(out.empty());
+}
+
+TEST_CASE("DotDecoder: bare LF becomes CRLF and is counted; \".\\n\" ends the message") {
+  smtp::DotDecoder d;
+  std::string out;
+  const std::string wire = "Subject: x\n\nline\r\n..dot\nlast\n.\nQUIT";
+  CHECK(d.decode(wire, out) == wire.size() - 4);
+  CHECK(d.done());
+  CHECK(out == "Subject: x\r\n\r\nline\r\n.dot\r\nlast\r\n");
+  CHECK(d.bare_lf_count() == 5);  // four line ends and the terminator's
+  d.reset();
+  CHECK(d.bare_lf_count() == 0);
+  out.clear();
+  // Byte by byte: the same result.
+  const std::string split = "a\n.\r\n";
+  std::size_t used = 0;
+  for (char c : split) used += d.decode(std::string_view(&c, 1), out);
+  CHECK(used == split.size());
+  CHECK(out == "a\r\n");
+  CHECK(d.bare_lf_count() == 1);
 }

@@ -206,7 +206,7 @@ TEST_CASE("client: terminator depends on whether the data ended with CRLF") {
   CHECK(r.events == "LOGGED_IN\nREPLY 250 ok\nREPLY 250 ok\n");
 }
 
-TEST_CASE("client: dot-stuffing only at line starts after CRLF") {
+TEST_CASE("client: dot-stuffing at line starts, after CRLF or a bare LF") {
   smtp::ClientOptions o = opts();
   auto r = after_login({[](smtp::Client& c) {
                          c.message_data(".a\r\n.");
@@ -216,7 +216,9 @@ TEST_CASE("client: dot-stuffing only at line starts after CRLF") {
                          c.message_end();
                        }},
                        "250 ok\r\n");
-  CHECK(without_login(r.output) == "..a\r\n...b\nc.d\n.e\r\n..\r\n.\r\n");
+  // A "." after a bare LF is stuffed too: a receiver that ends lines at LF
+  // must not see a terminator there (the relay itself never sends bare LF).
+  CHECK(without_login(r.output) == "..a\r\n...b\nc.d\n..e\r\n..\r\n.\r\n");
 }
 
 TEST_CASE("client: BDAT framing, each chunk yields a reply") {

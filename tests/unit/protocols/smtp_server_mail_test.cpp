@@ -143,10 +143,11 @@ TEST_CASE("DATA: sequencing; a refused DATA keeps the transaction") {
 }
 
 TEST_CASE("DATA: dot-unstuffing, dots inside lines, bare LF, empty message") {
-  // A bare LF does not start a line: the "." after "lf\n" is content.
-  auto r = session({in(kOpen + "..leading\r\n...\r\na.b\r\n.x\r\nbare\nlf\n.\n\r\n.\r\n")});
+  // A bare LF ends a line like CRLF (and becomes CRLF): "..\n" is a stuffed
+  // ".", and ".\n" ends the message as LF-only devices mean it to.
+  auto r = session({in(kOpen + "..leading\r\n...\r\na.b\r\n.x\r\nbare\nlf\n..\n.\n")});
   CHECK(r.output == kOpenReplies + kQueued);
-  CHECK(r.events == kOpenEvents + "DATA[.leading\r\n..\r\na.b\r\nx\r\nbare\nlf\n.\n\r\n]\nEND\n");
+  CHECK(r.events == kOpenEvents + "DATA[.leading\r\n..\r\na.b\r\nx\r\nbare\r\nlf\r\n.\r\n]\nEND\n");
 
   r = session({in(kOpen + ".\r\n")});
   CHECK(r.events == kOpenEvents + "END\n");
