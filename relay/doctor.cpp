@@ -208,7 +208,8 @@ class Doctor {
     const auto& ep = t.endpoint(p);
     DoctorRow row{m.tenant, m.mailbox, conf::to_string(p), "login", false, "", ""};
     Connection conn(tcp::socket(co_await net::this_coro::executor), tls);
-    if (auto failed = co_await connect_upstream(conn, ep, cfg_.limits.upstream_connect_timeout, true)) {
+    auto failed = co_await connect_upstream(conn, ep, cfg_.limits.upstream_connect_timeout, true);
+    if (failed) {
       row.result = failed->detail;
       row.fix = fix_unreachable(ep);
       rows_.push_back(row);

@@ -76,7 +76,7 @@ class MailboxSession : public SessionCore {
 
   net::awaitable<void> run() {
     opened();
-    // Not `if (!co_await ...)`: GCC 12 miscompiled that here (the frame was
+    // Never `if (!co_await ...)`: GCC 12 miscompiles it (the frame is
     // resumed after its end); a named result is safe.
     const bool tls_ok = co_await accept_tls();
     if (!tls_ok) {
@@ -115,7 +115,10 @@ class MailboxSession : public SessionCore {
     for (;;) {
       switch (machine_->next()) {
         case LoginEvent::need_input: {
-          if (!co_await flush()) co_return;
+          {
+            const bool ok = co_await flush();
+            if (!ok) co_return;
+          }
           auto r = co_await conn_.read_some(net::buffer(buf_), cfg_.limits.command_timeout);
           if (r.ok()) {
             bytes_in_ += r.bytes;
@@ -131,18 +134,27 @@ class MailboxSession : public SessionCore {
           break;
         }
         case LoginEvent::start_tls: {
-          if (!co_await flush()) co_return;
+          {
+            const bool ok = co_await flush();
+            if (!ok) co_return;
+          }
           const bool handshaken = co_await handshake_device();
           if (!handshaken) co_return;
           machine_->tls_started();
           break;
         }
         case LoginEvent::authenticate:
-          if (!co_await flush()) co_return;
+          {
+            const bool ok = co_await flush();
+            if (!ok) co_return;
+          }
           co_await authenticate();
           break;
         case LoginEvent::logged_in:
-          if (!co_await flush()) co_return;
+          {
+            const bool ok = co_await flush();
+            if (!ok) co_return;
+          }
           co_await relay_bytes();
           co_return;
         case LoginEvent::close:
@@ -209,7 +221,8 @@ class MailboxSession : public SessionCore {
     upstream_ = std::make_unique<Connection>(tcp::socket(co_await net::this_coro::executor),
                                              *snap_->upstream_tls.at(grant_->tenant));
     // STARTTLS upstream is not offered by Office 365 for IMAP/POP3: implicit TLS.
-    if (auto failed = co_await connect_upstream(*upstream_, ep, cfg_.limits.upstream_connect_timeout, true)) {
+    auto failed = co_await connect_upstream(*upstream_, ep, cfg_.limits.upstream_connect_timeout, true);
+    if (failed) {
       count_upstream_login("unavailable");
       log(LogLevel::warn, "upstream_failed", {{"upstream", peer}, {"mailbox", grant_->mailbox},
                                               {"status", failed->tls ? "tls_failed" : "connect_failed"},

@@ -31,7 +31,7 @@ class SmtpSession : public SessionCore {
 
   net::awaitable<void> run() {
     opened({{"no_auth", grant_ ? "yes" : "no"}});
-    // Not `if (!co_await ...)`: GCC 12 miscompiled that here (the frame was
+    // Never `if (!co_await ...)`: GCC 12 miscompiles it (the frame is
     // resumed after its end); a named result is safe.
     const bool tls_ok = co_await accept_tls();
     if (!tls_ok) {
@@ -85,7 +85,10 @@ class SmtpSession : public SessionCore {
     for (;;) {
       switch (machine_.next()) {
         case smtp::EventKind::need_input: {
-          if (!co_await flush()) co_return;
+          {
+            const bool ok = co_await flush();
+            if (!ok) co_return;
+          }
           auto timeout = in_data_ ? cfg_.limits.data_timeout : cfg_.limits.command_timeout;
           auto r = co_await conn_.read_some(net::buffer(buf_), timeout);
           if (r.ok()) {
@@ -105,18 +108,27 @@ class SmtpSession : public SessionCore {
           break;
         }
         case smtp::EventKind::start_tls: {
-          if (!co_await flush()) co_return;
+          {
+            const bool ok = co_await flush();
+            if (!ok) co_return;
+          }
           const bool handshaken = co_await handshake_device();
           if (!handshaken) co_return;
           machine_.tls_started();
           break;
         }
         case smtp::EventKind::authenticate:
-          if (!co_await flush()) co_return;
+          {
+            const bool ok = co_await flush();
+            if (!ok) co_return;
+          }
           co_await authenticate();
           break;
         case smtp::EventKind::upstream_command: {
-          if (!co_await flush()) co_return;
+          {
+            const bool ok = co_await flush();
+            if (!ok) co_return;
+          }
           in_data_ = false;
           auto reply = co_await forward(machine_.command());
           if (machine_.command().kind == smtp::CommandKind::data && reply.code == 354) {
@@ -140,7 +152,10 @@ class SmtpSession : public SessionCore {
           break;
         }
         case smtp::EventKind::message_end: {
-          if (!co_await flush()) co_return;
+          {
+            const bool ok = co_await flush();
+            if (!ok) co_return;
+          }
           in_data_ = false;
           machine_.complete_command(co_await finish_message());
           break;
@@ -281,7 +296,8 @@ class SmtpSession : public SessionCore {
       if (!upstream_ || !upstream_->alive()) {
         if (upstream_) upstream_bytes_ += upstream_->bytes_sent();
         upstream_.reset();
-        if (auto refused = co_await open_upstream()) {
+        auto refused = co_await open_upstream();
+        if (refused) {
           // The device sees a temporary failure at MAIL for any upstream
           // login problem: it will retry, and the log says why.
           co_return smtp::make_reply(451, refused->code == 454 ? refused->lines.at(0)
@@ -338,8 +354,8 @@ class SmtpSession : public SessionCore {
 
   net::awaitable<void> send_message_data(std::string_view data) {
     if (data.empty() || !upstream_ || !upstream_->alive()) co_return;
-    if (!co_await upstream_->message_data(data))
-      log(LogLevel::warn, "upstream_lost", {{"phase", "data"}, {"error", upstream_->error()}});
+    const bool sent = co_await upstream_->message_data(data);
+    if (!sent) log(LogLevel::warn, "upstream_lost", {{"phase", "data"}, {"error", upstream_->error()}});
   }
 
   net::awaitable<smtp::Reply> finish_message() {

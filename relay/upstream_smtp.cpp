@@ -59,7 +59,10 @@ net::awaitable<smtp::ClientEventKind> UpstreamSmtp::step() {
   for (;;) {
     auto ev = client_.next();
     if (ev != smtp::ClientEventKind::need_input) co_return ev;
-    if (!co_await flush()) co_return smtp::ClientEventKind::failed;
+    {
+      const bool ok = co_await flush();
+      if (!ok) co_return smtp::ClientEventKind::failed;
+    }
     auto r = co_await conn_.read_some(net::buffer(buf_), settings_.reply_timeout);
     if (!r.ok()) {
       fail(r.status == IoStatus::timeout ? "no reply from " + peer() + " within " +
@@ -88,7 +91,10 @@ net::awaitable<UpstreamLogin> UpstreamSmtp::open(std::string token) {
     auto ev = co_await step();
     switch (ev) {
       case smtp::ClientEventKind::start_tls: {
-        if (!co_await flush()) break;
+        {
+          const bool ok = co_await flush();
+          if (!ok) break;
+        }
         auto hs = co_await conn_.handshake_client(settings_.endpoint.host, settings_.connect_timeout);
         if (!hs.ok()) {
           fail("TLS handshake with " + peer() + ": " + hs.describe());
@@ -175,10 +181,14 @@ net::awaitable<std::optional<smtp::Reply>> UpstreamSmtp::message_end() {
       auto r = *bdat_failure_;
       bdat_failure_.reset();
       client_.command("RSET");
-      if (co_await step() != smtp::ClientEventKind::reply) co_return std::nullopt;
+      const auto ev = co_await step();
+      if (ev != smtp::ClientEventKind::reply) co_return std::nullopt;
       co_return r;
     }
-    if (!co_await send_bdat_chunk(true)) co_return std::nullopt;
+    {
+      const bool ok = co_await send_bdat_chunk(true);
+      if (!ok) co_return std::nullopt;
+    }
     co_return client_.last_reply();
   }
   client_.message_end();
@@ -190,7 +200,8 @@ net::awaitable<std::optional<smtp::Reply>> UpstreamSmtp::message_end() {
 net::awaitable<void> UpstreamSmtp::quit() {
   if (alive_) {
     client_.command("QUIT");
-    if (co_await flush()) {
+    const bool sent = co_await flush();
+    if (sent) {
       // Read the 221 so the server sees an orderly end, but never wait long.
       auto r = co_await conn_.read_some(net::buffer(buf_), std::chrono::seconds(5));
       (void)r;
