@@ -29,6 +29,29 @@ class Drop(Exception):
     """Close the connection now, without a reply (knob drop_after)."""
 
 
+BARE_LF = re.compile(rb"(?<!\r)\n")
+
+
+def header_from(data):
+    """The address in the message's From: header, or None (Exchange checks it
+    against SendAs like MAIL FROM)."""
+    head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    value = None
+    for line in head.split("\r\n"):
+        if line[:1] in (" ", "\t"):
+            if value is not None:
+                value += line
+            continue
+        if value is not None:
+            break
+        name, sep, rest = line.partition(":")
+        if sep and name.strip().lower() == "from":
+            value = rest
+    if value is None:
+        return None
+    return email.utils.parseaddr(value)[1] or None
+
+
 def log(msg):
     # One line per refusal helps whoever debugs a failing relay test; never
     # includes tokens or other credentials.
@@ -297,6 +320,15 @@ class Session:
         try:
             if self.too_big:
                 return await self.reply("552 5.3.4 Message size exceeds fixed maximum message size")
+            if BARE_LF.search(data):
+                return await self.reply("550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal; message contains bare "
+                                        "linefeeds, which cannot be sent via DATA and receiving system does "
+                                        "not support BDAT")
+            author = header_from(data)
+            if author is not None and not apps.may_send_as(self.send_as, author):
+                log(f"send-as refused for From: {author} from mailbox {self.mailbox}")
+                return await self.reply("550 5.7.60 SMTP; Client does not have permissions to send as "
+                                        "this sender")
             rejection = self.state.knob("reject_data")
             if rejection:
                 return await self.reply(f"{rejection['code']} {rejection.get('text', '')}".rstrip())
