@@ -11,7 +11,12 @@ packages=(
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev libfmt-dev
   libcli11-dev doctest-dev libcrypt-dev libsystemd-dev
   # run and test: the Office 365 stand-in and the clients that talk to the relay
-  openssl ca-certificates python3 python3-cryptography python3-pytest swaks curl
+  openssl ca-certificates python3 python3-cryptography python3-pytest swaks libnet-ssleay-perl curl
+  # interoperability tests: real clients downstream ...
+  msmtp fetchmail isync
+  # ... and real servers upstream (Dovecot for IMAP/POP3/LMTP and SASL,
+  # Postfix for submission), started by the tests on 127.0.0.1 only
+  dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix
   # operations tests: systemd-analyze (unit checks), promtool (metrics format)
   systemd prometheus
 )
@@ -28,5 +33,24 @@ fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 echo "install-deps: installing ${missing[*]}"
+
+# Installing Dovecot or Postfix would start system-wide mail services on
+# every address (and Postfix's postinst asks what kind of mail system this
+# is). The tests start their own instances on 127.0.0.1 with generated
+# configs, so: no service starts during the install (policy-rc.d exit 101,
+# removed afterwards unless it was already there), and Postfix gets
+# "No configuration".
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# written by xoauth2-relay scripts/install-deps.sh during apt-get install\nexit 101\n' \
+    | $sudo tee "$policy" >/dev/null
+  $sudo chmod 755 "$policy"
+  own_policy=1
+fi
+cleanup() { if [ "$own_policy" = 1 ]; then $sudo rm -f "$policy"; fi; }
+trap cleanup EXIT
+printf 'postfix postfix/main_mailer_type select No configuration\n' | $sudo debconf-set-selections
+
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -35,6 +35,9 @@ STANDIN_DIR = os.path.join(REPO, "tests", "standin")
 sys.path.insert(0, STANDIN_DIR)
 import pki  # noqa: E402  (the stand-in's own PKI helpers, for the app certificate)
 
+# The Dovecot/Postfix look-alike's fixtures (`realservers`) and its reset.
+pytest_plugins = ["real_upstream"]
+
 PYTHON = "/usr/bin/python3"  # Debian's, with python3-cryptography; never a pyenv one
 TENANT_ID = "5f3c1a2b-0000-4000-8000-000000000001"
 CLIENT_ID = "8a1b2c3d-0000-4000-8000-000000000002"

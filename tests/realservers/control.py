@@ -1,0 +1,109 @@
+"""Looking inside the running real-server look-alike (tests run as root, as
+it does): its ports, the Exchange-side grants, the mailboxes on disk, LMTP
+delivery, and a reset between tests."""
+import json
+import os
+import smtplib
+import subprocess
+import time
+
+import dovecot_conf
+
+
+class RealServersControl:
+    def __init__(self, info_path):
+        with open(info_path) as f:
+            info = json.load(f)
+        self.dir, self.mailboxes = info["dir"], info["mailboxes"]
+        self.imap_port, self.pop3_port, self.lmtp_port = info["imap"], info["pop3"], info["lmtp"]
+        self.submission_port = info["submission"]
+        self.submission_nochunking_port = info["submission_nochunking"]
+        self.dovecot_conf = os.path.join(self.dir, "dovecot.conf")
+        self.postfix_dir = os.path.join(self.dir, "postfix")
+
+    def grant(self, service, mailboxes):
+        """Which mailboxes the app may open over `service` (imap, pop3, smtp):
+        Exchange's FullAccess / SMTP AUTH switch. Dovecot re-reads the file."""
+        assert service in dovecot_conf.SERVICES, service
+        path = os.path.join(self.dir, "access", f"{service}.passwd")
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(dovecot_conf.access_file(mailboxes))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+
+    def _run(self, argv):
+        out = subprocess.run(argv, capture_output=True, timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError(f"{argv[0]} failed ({out.returncode}): {out.stderr.decode(errors='replace')}")
+        return out.stdout.decode(errors="replace")
+
+    def reset(self):
+        """Every grant back, every queued message dropped, every mailbox empty."""
+        for service in dovecot_conf.SERVICES:
+            self.grant(service, self.mailboxes)
+        self._run(["/usr/sbin/postsuper", "-c", self.postfix_dir, "-d", "ALL"])
+        for m in self.mailboxes:
+            self._run(["/usr/bin/doveadm", "-c", self.dovecot_conf, "expunge", "-u", m, "mailbox", "*", "all"])
+
+    def deliver(self, mailbox, data):
+        """Puts a raw message into `mailbox` over LMTP, as Postfix would."""
+        with smtplib.LMTP("127.0.0.1", self.lmtp_port, timeout=30) as lmtp:
+            lmtp.sendmail("sender@example.com", [mailbox], data)
+
+    def messages(self, mailbox):
+        """Raw messages in `mailbox`'s INBOX (new and cur), in delivery order."""
+        base = os.path.join(self.dir, "mail", mailbox)
+        found = []
+        for sub in ("new", "cur"):
+            p = os.path.join(base, sub)
+            if os.path.isdir(p):
+                found += [os.path.join(p, n) for n in os.listdir(p)]
+
+        def delivered(path):  # Dovecot names files <seconds>.M<microseconds>P<pid>...
+            secs, rest = os.path.basename(path).split(".", 1)
+            micro = rest[1:].split("P", 1)[0] if rest.startswith("M") else "0"
+            return int(secs), int(micro) if micro.isdigit() else 0, path
+        out = []
+        for path in sorted(found, key=delivered):
+            try:
+                with open(path, "rb") as f:
+                    out.append(f.read())
+            except FileNotFoundError:  # expunged meanwhile
+                pass
+        return out
+
+    def wait_messages(self, mailbox, count, timeout=30):
+        """The mailbox's messages once it holds `count` (Postfix delivers after
+        its 250); fails with the servers' logs if they do not arrive."""
+        deadline = time.monotonic() + timeout
+        while True:
+            msgs = self.messages(mailbox)
+            if len(msgs) >= count or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert len(msgs) >= count, (f"{mailbox}: {len(msgs)} of {count} messages after {timeout}s\n"
+                                    + self.log_tail())
+        return msgs
+
+    def log_tail(self, n=3000):
+        out = []
+        for name in ("dovecot.log", "postfix.log"):
+            try:
+                with open(os.path.join(self.dir, name), errors="replace") as f:
+                    out.append(f"--- {name}\n" + f.read()[-n:])
+            except OSError:
+                pass
+        return "\n".join(out)
+
+
+def body_of(delivered, original):
+    """`original` as it sits in a mailbox: Postfix and Dovecot only prepend
+    trace headers (Return-Path, Delivered-To, Received). Returns what was
+    prepended; fails if anything else changed."""
+    assert delivered.endswith(original), "the message changed on its way (not just trace headers prepended)"
+    added = delivered[: len(delivered) - len(original)]
+    for line in added.split(b"\r\n" if b"\r\n" in added else b"\n"):
+        assert not line or line[:1] in (b" ", b"\t") or line.split(b":", 1)[0] in (
+            b"Return-Path", b"Delivered-To", b"Received"), line
+    return added
