@@ -120,7 +120,10 @@ ClientEvent Client::on_tagged(std::string_view tag, std::string_view status, std
     return failure() == LoginFailure::none ? ClientEvent::need_input : ClientEvent::failed;
   }
   if ((state_ == State::auth_result || state_ == State::continuation) && tag == kAuthTag) {
-    if (!ok) return fail(LoginFailure::auth_refused, said);
+    if (!ok) {
+      const bool not_now = iequals(status, "NO") && temporary_refusal(text);
+      return fail(not_now ? LoginFailure::temporary : LoginFailure::auth_refused, said);
+    }
     if (auto caps = capability_code(text)) {
       caps_ = *caps;
       return logged_in();

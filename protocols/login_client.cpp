@@ -1,9 +1,9 @@
 #include "protocols/login_client.hpp"
 
-#include "protocols/base64.hpp"
 #include "protocols/secret.hpp"
 #include "protocols/xoauth2.hpp"
 
+#include <cctype>
 #include <utility>
 
 namespace xr {
@@ -13,13 +13,24 @@ namespace {
 // capability lists and still bounds memory.
 constexpr std::size_t kMaxServerLine = 64 * 1024;
 
-bool printable(std::string_view s) {
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f) return false;
+bool iequal_prefix(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::toupper(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
   return true;
 }
 
 }  // namespace
+
+bool temporary_refusal(std::string_view text) {
+  for (std::string_view code : {"[UNAVAILABLE", "[LIMIT", "[INUSE", "[SERVERBUG", "[IN-USE", "[SYS/TEMP",
+                                "[LOGIN-DELAY"})
+    if (iequal_prefix(text, code) && text.size() > code.size() && (text[code.size()] == ']' || text[code.size()] == ' '))
+      return true;
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (iequal_prefix(text.substr(i), "REQUEST IS THROTTLED")) return true;
+  return false;
+}
 
 const char* to_string(LoginFailure f) {
   switch (f) {
@@ -27,6 +38,7 @@ const char* to_string(LoginFailure f) {
     case LoginFailure::greeting_refused: return "greeting_refused";
     case LoginFailure::no_xoauth2: return "no_xoauth2";
     case LoginFailure::auth_refused: return "auth_refused";
+    case LoginFailure::temporary: return "temporary";
     case LoginFailure::protocol_error: return "protocol_error";
   }
   return "unknown";
@@ -84,8 +96,7 @@ ClientEvent LoginClient::logged_in() {
 }
 
 void LoginClient::note_challenge(std::string_view base64) {
-  auto decoded = base64_decode(base64);
-  challenge_ = decoded && printable(*decoded) ? *decoded : "(not printable)";
+  challenge_ = decode_error_challenge(base64);
 }
 
 }  // namespace xr

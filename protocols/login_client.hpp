@@ -24,9 +24,18 @@ enum class LoginFailure {
   greeting_refused,  // the server turned us away before we said anything
   no_xoauth2,        // the server does not offer XOAUTH2
   auth_refused,      // the server said no to the token
+  temporary,         // the server said "not now": busy mailbox, throttling, server trouble
   protocol_error,    // unexpected or unparseable answer, or the connection closed
 };
 const char* to_string(LoginFailure f);
+
+// Whether the text of a refused login (after IMAP's "NO " or POP3's "-ERR ")
+// means "not now" rather than "not this token": the response codes for that
+// (IMAP, RFC 5530: UNAVAILABLE, LIMIT, INUSE, SERVERBUG; POP3, RFC 2449 and
+// 3206: IN-USE, SYS/TEMP, LOGIN-DELAY) and Exchange's "Request is throttled".
+// Dovecot, for one, refuses a mailbox's connection beyond its limit with
+// `NO [LIMIT]` / `-ERR [IN-USE]` in answer to the AUTHENTICATE.
+bool temporary_refusal(std::string_view text);
 
 struct LoginClientOptions {
   std::string mailbox;  // XOAUTH2 user=

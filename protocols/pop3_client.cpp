@@ -82,7 +82,11 @@ ClientEvent Client::on_line(const std::string& line) {
         send("");
         return ClientEvent::need_input;
       }
-      return fail(is_err(line) ? LoginFailure::auth_refused : LoginFailure::protocol_error, line);
+      if (!is_err(line)) return fail(LoginFailure::protocol_error, line);
+      {
+        const std::string_view text = line.size() > 5 ? std::string_view(line).substr(5) : std::string_view();
+        return fail(temporary_refusal(text) ? LoginFailure::temporary : LoginFailure::auth_refused, line);
+      }
   }
   return fail(LoginFailure::protocol_error, line);
 }

@@ -157,7 +157,7 @@ class Doctor {
     if (row.ok) {
       row.result = "ok";
     } else {
-      row.result = login.reply.code ? login.reply.summary() : login.detail;
+      row.result = login.reply.code ? login.said() : login.detail;
       row.fix = smtp_login_fix(login, m, t, state);
     }
     rows_.push_back(row);
@@ -227,10 +227,14 @@ class Doctor {
       row.result = std::string(to_string(client.failure())) +
                    (client.failure_text().empty() ? "" : ": " + client.failure_text()) +
                    (io_problem == "-" ? "" : " (" + io_problem + ")");
-      row.fix = client.failure() == LoginFailure::auth_refused
-                    ? refused_fix(m, t, state, p)
-                    : "Office 365 did not complete the login; try again, and check " + ep.host + ":" +
-                          std::to_string(ep.port);
+      if (client.failure() == LoginFailure::auth_refused)
+        row.fix = refused_fix(m, t, state, p);
+      else if (client.failure() == LoginFailure::temporary)
+        row.fix = "Office 365 is busy for this mailbox (too many connections, or throttling); try again later, "
+                  "and keep max_connections_per_mailbox within what Exchange allows";
+      else
+        row.fix = "Office 365 did not complete the login; try again, and check " + ep.host + ":" +
+                  std::to_string(ep.port);
     }
     rows_.push_back(row);
     co_await conn.close(std::chrono::seconds(5));

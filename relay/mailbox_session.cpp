@@ -99,8 +99,8 @@ class MailboxSession : public SessionCore {
                      double(bytes_out_));
     log(LogLevel::info, "session_end",
         {{"client", client_}, {"listener", listener_.name()}, {"protocol", P::name},
-         {"user", user_.empty() ? "-" : user_}, {"mailbox", grant_ ? grant_->mailbox : "-"},
-         {"tenant", grant_ ? grant_->tenant : "-"}, {"bytes_in", bytes_in_}, {"bytes_out", bytes_out_},
+         {"user", user_.empty() ? tried_.user : user_}, {"mailbox", tried_.mailbox},
+         {"tenant", tried_.tenant}, {"bytes_in", bytes_in_}, {"bytes_out", bytes_out_},
          {"result", result_}, {"duration_ms", ms_since(started_)}});
   }
 
@@ -176,6 +176,7 @@ class MailboxSession : public SessionCore {
       log(LogLevel::warn, "auth_failed", {{"client", client_}, {"user", user_}, {"mechanism", mech},
                                           {"reason", auth::to_string(decision.failure)}});
       co_await failed_login_pause();
+      login_outcome("auth_failed");
       machine_->complete_auth(LoginOutcome::bad_credentials, {});
       user_.clear();
       co_return;
@@ -184,6 +185,7 @@ class MailboxSession : public SessionCore {
                                     {"tenant", decision.grant->tenant}, {"cached", decision.cached ? "yes" : "no"},
                                     {"check_ms", ms_since(t0)}});
     grant_ = std::move(decision.grant);
+    tried_ = {user_, grant_->mailbox, grant_->tenant};
     co_await open_upstream();
   }
 
@@ -192,6 +194,7 @@ class MailboxSession : public SessionCore {
   }
 
   void refuse(LoginOutcome outcome, std::string text) {
+    login_outcome(outcome == LoginOutcome::upstream_refused ? "upstream_refused" : "upstream_unavailable");
     upstream_.reset();
     slot_.reset();
     grant_.reset();
@@ -235,15 +238,22 @@ class MailboxSession : public SessionCore {
     const auto login = co_await drive_login(*upstream_, client, cfg_.limits.upstream_reply_timeout, io_problem);
     if (login == ClientEvent::failed) {
       const bool refused = client.failure() == LoginFailure::auth_refused;
+      const bool busy = client.failure() == LoginFailure::temporary;
       count_upstream_login(refused ? "refused" : "unavailable");
+      std::string cause = "-";
+      if (refused)
+        cause = std::string("the app lacks the ") + P::role +
+                " role or Exchange access to this mailbox (Add-MailboxPermission), "
+                "or the service principal is not registered (New-ServicePrincipal)";
+      else if (busy)
+        cause = "Office 365 is busy for this mailbox: too many connections (keep tenants." + grant_->tenant + "." +
+                P::name + ".max_connections_per_mailbox within Exchange's limit) or throttling";
       log(refused ? LogLevel::error : LogLevel::warn, "upstream_failed",
           {{"upstream", peer}, {"mailbox", grant_->mailbox}, {"tenant", grant_->tenant},
            {"status", to_string(client.failure())}, {"reply", client.failure_text()}, {"io", io_problem},
-           {"likely_cause", refused ? std::string("the app lacks the ") + P::role +
-                                          " role or Exchange access to this mailbox (Add-MailboxPermission), "
-                                          "or the service principal is not registered (New-ServicePrincipal)"
-                                    : "-"}});
+           {"likely_cause", cause}});
       if (refused) refuse(LoginOutcome::upstream_refused, {});
+      else if (busy) refuse(LoginOutcome::unavailable, "Office 365 is busy for this mailbox, try again later");
       else refuse(LoginOutcome::unavailable, "Office 365 did not complete the login, try again later");
       co_return;
     }
@@ -251,6 +261,7 @@ class MailboxSession : public SessionCore {
     log(LogLevel::info, "upstream_ok", {{"upstream", peer}, {"mailbox", grant_->mailbox},
                                         {"tls_resumed", upstream_->tls_resumed() ? "yes" : "no"}, {"ms", ms_since(t0)}});
     upstream_leftover_ = client.take_leftover();
+    login_outcome("ok");
     machine_->complete_auth(LoginOutcome::ok, client.capabilities());
   }
 

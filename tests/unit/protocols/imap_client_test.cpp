@@ -64,6 +64,24 @@ TEST_CASE("imap client: refusals") {
   CHECK(r.events == "FAILED protocol_error unexpected reply: xr9 OK what\n");
 }
 
+TEST_CASE("imap client: a busy mailbox or server is a temporary refusal, not a refused token") {
+  // Dovecot beyond mail_max_userip_connections; RFC 5530 codes; Exchange's throttling.
+  for (std::string no : {"NO [LIMIT] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=20)",
+                         "NO [UNAVAILABLE] Temporary failure", "NO [INUSE] locked", "no [serverbug] oops",
+                         "NO Request is throttled. Suggested Backoff Time: 5000 milliseconds"}) {
+    CAPTURE(no);
+    auto r = run({in("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] hi\r\n"), in("xr2 " + no + "\r\n")});
+    CHECK(r.events == "FAILED temporary " + no + "\n");
+  }
+  // A refused token, including RFC 5530's permanent codes and a code that only starts alike.
+  for (std::string no : {"NO [AUTHENTICATIONFAILED] Authentication failed.", "NO [CONTACTADMIN] x",
+                         "NO [LIMITED] x", "BAD [LIMIT] syntax"}) {
+    CAPTURE(no);
+    auto r = run({in("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] hi\r\n"), in("xr2 " + no + "\r\n")});
+    CHECK(r.events == "FAILED auth_refused " + no + "\n");
+  }
+}
+
 TEST_CASE("imap client: the error challenge is answered with an empty line") {
   // base64 of {"status":"401","schemes":"bearer"}
   auto r = run({in("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] hi\r\n"),

@@ -49,6 +49,22 @@ TEST_CASE("pop3 client: refusals") {
   CHECK(r.events == "FAILED protocol_error connection closed by the server\n");
 }
 
+TEST_CASE("pop3 client: a busy mailbox or server is a temporary refusal, not a refused token") {
+  // Dovecot beyond mail_max_userip_connections; RFC 3206 and 2449 codes.
+  for (std::string err : {"-ERR [IN-USE] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=20)",
+                          "-ERR [SYS/TEMP] Server shutting down", "-ERR [LOGIN-DELAY] try later",
+                          "-ERR Request is throttled. Suggested Backoff Time: 5000 milliseconds"}) {
+    CAPTURE(err);
+    auto r = run({in(kGreeting), in(kCapa), in("+ \r\n"), in(err + "\r\n")});
+    CHECK(r.events == "FAILED temporary " + err + "\n");
+  }
+  // Permanent codes stay refusals.
+  auto r = run({in(kGreeting), in(kCapa), in("+ \r\n"), in("-ERR [AUTH] Authentication failed.\r\n")});
+  CHECK(r.events == "FAILED auth_refused -ERR [AUTH] Authentication failed.\n");
+  r = run({in(kGreeting), in(kCapa), in("+ \r\n"), in("-ERR [SYS/PERM] no\r\n")});
+  CHECK(r.events == "FAILED auth_refused -ERR [SYS/PERM] no\n");
+}
+
 TEST_CASE("pop3 client: the error challenge is answered with an empty line") {
   auto r = run({in(kGreeting), in(kCapa), in("+ \r\n"), in("+ eyJzdGF0dXMiOiI0MDEifQ==\r\n"),
                 in("-ERR Authentication failure\r\n")});
