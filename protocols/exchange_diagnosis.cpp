@@ -8,7 +8,9 @@ std::string explain_exchange_reply(const Reply& reply) {
   if (enh == "5.7.139" || text.find("SmtpClientAuthentication is disabled") != std::string::npos)
     return "SMTP AUTH is disabled for the tenant or mailbox (security defaults?); run "
            "Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false";
-  if (enh == "5.7.3" || (reply.code == 535 && enh.empty()))
+  // Any 535: Exchange says 5.7.3, other servers (and Exchange's older
+  // texts) use other enhanced codes for the same refusal of the token.
+  if (enh == "5.7.3" || reply.code == 535)
     return "token refused: the app lacks the SMTP.SendAsApp application permission (with admin consent), "
            "its service principal is not registered in Exchange (New-ServicePrincipal with the Enterprise "
            "Application's object ID), or it has no FullAccess on the mailbox (Add-MailboxPermission)";

@@ -104,6 +104,7 @@ struct Client::Impl {
   ClientFailure failure = ClientFailure::none;
   std::string token;     // until the AUTH line is built
   std::string response;  // the XOAUTH2 response, while the two-step form waits for 334
+  std::string challenge; // the decoded error challenge, when the server sent one
   DotEncoder encoder;
 
   ClientEventKind fail(ClientFailure why) {
@@ -183,6 +184,7 @@ ClientEventKind Client::Impl::on_reply(std::string& out) {
       if (last.code == 334) {
         // Error challenge (base64 JSON): answer with an empty response to
         // get the final failure reply.
+        challenge = decode_error_challenge(last.lines.empty() ? std::string_view{} : last.lines.front());
         send(out, "");
         state = State::auth_failure;
         return ClientEventKind::need_input;
@@ -276,5 +278,6 @@ void Client::bdat(std::string_view chunk, bool last) {
 const Capabilities& Client::capabilities() const { return impl_->caps; }
 const Reply& Client::last_reply() const { return impl_->last; }
 ClientFailure Client::failure() const { return impl_->failure; }
+const std::string& Client::challenge() const { return impl_->challenge; }
 
 }  // namespace xr::smtp

@@ -86,6 +86,9 @@ class Client {
   const Capabilities& capabilities() const;
   const Reply& last_reply() const;  // the latest complete reply (also for failed)
   ClientFailure failure() const;
+  // After auth_refused: the decoded error challenge the server sent before
+  // its final reply (Google, Dovecot), or empty (Exchange sends none).
+  const std::string& challenge() const;
 
  private:
   std::string out_;

@@ -18,4 +18,12 @@ std::string xoauth2_initial_response(std::string_view mailbox, std::string_view 
   return b64;
 }
 
+std::string decode_error_challenge(std::string_view base64) {
+  auto decoded = base64_decode(base64);
+  if (!decoded) return "(not printable)";
+  for (unsigned char c : *decoded)
+    if (c < 0x20 || c == 0x7f) return "(not printable)";
+  return *decoded;
+}
+
 }  // namespace xr

@@ -47,6 +47,14 @@ class SessionCore {
   Connection conn_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::string result_ = "ok";  // for session_end
+  // The latest login that passed our own check, for session_end even when
+  // Office 365 then refused it (the grant is dropped; the client may retry).
+  struct Tried {
+    std::string user = "-", mailbox = "-", tenant = "-";
+  } tried_;
+  // A login's outcome for session_end: "ok" after a successful one (a
+  // client may fail, then succeed in one session), else why it failed.
+  void login_outcome(std::string_view result) { result_ = result; }
 };
 
 }  // namespace xr::relay

@@ -27,7 +27,9 @@ class SmtpSession : public SessionCore {
               Services& svc)
       : SessionCore(std::move(socket), std::move(snap), listener_index, svc),
         grant_(auth::match_no_auth(cfg_, client_ip_)),
-        machine_(make_options()) {}
+        machine_(make_options()) {
+    if (grant_) tried_ = {"(no_auth)", grant_->mailbox, grant_->tenant};
+  }
 
   net::awaitable<void> run() {
     opened({{"no_auth", grant_ ? "yes" : "no"}});
@@ -67,8 +69,7 @@ class SmtpSession : public SessionCore {
                      double(to_office365));
     log(LogLevel::info, "session_end",
         {{"client", client_}, {"listener", listener_.name()}, {"protocol", "smtp"},
-         {"user", grant_ ? (grant_->user.empty() ? "(no_auth)" : grant_->user) : "-"},
-         {"mailbox", grant_ ? grant_->mailbox : "-"}, {"tenant", grant_ ? grant_->tenant : "-"},
+         {"user", tried_.user}, {"mailbox", tried_.mailbox}, {"tenant", tried_.tenant},
          {"messages", messages_ok_}, {"rejected", messages_failed_}, {"bytes_in", bytes_in_},
          {"bytes_out", to_office365}, {"result", result_}, {"duration_ms", ms_since(started_)}});
   }
@@ -195,6 +196,7 @@ class SmtpSession : public SessionCore {
           {{"client", client_}, {"user", user}, {"mechanism", mech},
            {"reason", auth::to_string(decision.failure)}});
       co_await failed_login_pause();
+      login_outcome("auth_failed");
       machine_.complete_auth(smtp::AuthOutcome::bad_credentials);
       co_return;
     }
@@ -202,15 +204,19 @@ class SmtpSession : public SessionCore {
                                     {"tenant", decision.grant->tenant}, {"cached", decision.cached ? "yes" : "no"},
                                     {"check_ms", ms_since(checked_at)}});
     grant_ = std::move(decision.grant);
+    tried_ = {user, grant_->mailbox, grant_->tenant};
 
     auto opened = co_await open_upstream();
     if (opened) {
       // Our own login is fine, but the session cannot be relayed.
-      if (opened->klass() == 5) machine_.complete_auth(smtp::AuthOutcome::upstream_refused);
+      const bool refused = opened->klass() == 5;
+      login_outcome(refused ? "upstream_refused" : "upstream_unavailable");
+      if (refused) machine_.complete_auth(smtp::AuthOutcome::upstream_refused);
       else machine_.complete_auth(smtp::AuthOutcome::temporary, opened->lines.at(0));
       grant_.reset();
       co_return;
     }
+    login_outcome("ok");
     machine_.complete_auth(smtp::AuthOutcome::ok);
   }
 
@@ -264,7 +270,7 @@ class SmtpSession : public SessionCore {
     auto explanation = smtp::explain_exchange_reply(login.reply);
     log(login.status == UpstreamLogin::Status::refused ? LogLevel::error : LogLevel::warn, "upstream_failed",
         {{"upstream", upstream_->peer()}, {"mailbox", grant_->mailbox}, {"tenant", grant_->tenant},
-         {"status", to_string(login.status)}, {"reply", login.reply.code ? login.reply.summary() : "-"},
+         {"status", to_string(login.status)}, {"reply", login.said()},
          {"detail", login.detail}, {"likely_cause", explanation.empty() ? "-" : explanation}});
     upstream_.reset();
     slot_.reset();

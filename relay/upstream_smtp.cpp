@@ -9,6 +9,11 @@ constexpr std::size_t kBdatChunk = 64 * 1024;  // one round trip per 64 KiB
 
 }  // namespace
 
+std::string UpstreamLogin::said() const {
+  if (!reply.code) return "-";
+  return challenge.empty() ? reply.summary() : reply.summary() + " (challenge: " + challenge + ")";
+}
+
 const char* to_string(UpstreamLogin::Status s) {
   using S = UpstreamLogin::Status;
   switch (s) {
@@ -123,6 +128,7 @@ net::awaitable<UpstreamLogin> UpstreamSmtp::open(std::string token) {
     }
     auto why = client_.failure();
     result.detail = smtp::to_string(why);
+    result.challenge = client_.challenge();
     if (why == smtp::ClientFailure::auth_refused)
       result.status = result.reply.klass() == 4 ? UpstreamLogin::Status::temporary : UpstreamLogin::Status::refused;
     else if (why == smtp::ClientFailure::greeting_refused && result.reply.klass() == 4)

@@ -18,6 +18,10 @@ struct UpstreamLogin {
   Status status = Status::ok;
   smtp::Reply reply;   // the server's reply when it gave one
   std::string detail;  // for the log
+  // The server's reply for the log: with the decoded error challenge, when
+  // the server sent one before it (" (challenge: {...})", as for IMAP/POP3).
+  std::string said() const;
+  std::string challenge;
 };
 const char* to_string(UpstreamLogin::Status);
 

@@ -145,6 +145,7 @@ TEST_CASE("client: 535 and the error challenge both end in auth_refused with the
                             {});
   CHECK(masked(r.output, o) == "EHLO relay.test\r\nAUTH XOAUTH2 <IR>\r\n\r\n");
   CHECK(r.events == "FAILED auth_refused 535 5.7.8 Username and Password not accepted\n");
+  CHECK(r.challenge == R"({"status":"401","schemes":"bearer","scope":"x"})");
 
   // Two-step, refused at the AUTH line itself.
   o.max_line = 20;

@@ -201,6 +201,7 @@ ClientRun run_client(const smtp::ClientOptions& opts, const std::string& token, 
         break;
       case smtp::ClientEventKind::failed:
         r.failure = c.failure();
+        r.challenge = c.challenge();
         r.events += std::string("FAILED ") + smtp::to_string(c.failure()) + " " + c.last_reply().summary() + "\n";
         return r;
     }

@@ -70,6 +70,7 @@ struct ClientRun {
   std::string output;  // everything the client wrote (may hold the token: compare, never print)
   std::string events;  // "STARTTLS", "LOGGED_IN", "REPLY 250 ...", "FAILED <why> <summary>"
   smtp::ClientFailure failure = smtp::ClientFailure::none;
+  std::string challenge;  // the client's decoded error challenge at the failure
 };
 
 ClientRun run_client(const smtp::ClientOptions& opts, const std::string& token, const Plan& server_bytes,
