@@ -23,7 +23,8 @@ def make_message(size, seed, dot_lines=False):
         n = rnd.choice([0, 1, 40, 76, 76, 76, 200, 998])
         line = "".join(rnd.choice(alphabet) for _ in range(n))
         if dot_lines and rnd.random() < 0.05:
-            line = "." + line if rnd.random() < 0.5 else "."
+            # At most 998 characters, as RFC 5322 allows (Postfix folds longer lines).
+            line = ("." + line)[:998] if rnd.random() < 0.5 else "."
         data = line.encode() + b"\r\n"
         lines.append(data)
         total += len(data)

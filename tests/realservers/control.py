@@ -20,17 +20,26 @@ class RealServersControl:
         self.submission_nochunking_port = info["submission_nochunking"]
         self.dovecot_conf = os.path.join(self.dir, "dovecot.conf")
         self.postfix_dir = os.path.join(self.dir, "postfix")
+        self._granted = {s: list(self.mailboxes) for s in dovecot_conf.SERVICES}  # as started
 
     def grant(self, service, mailboxes):
         """Which mailboxes the app may open over `service` (imap, pop3, smtp):
-        Exchange's FullAccess / SMTP AUTH switch. Dovecot re-reads the file."""
+        Exchange's FullAccess / SMTP AUTH switch. In effect for every login
+        that starts after this returns."""
         assert service in dovecot_conf.SERVICES, service
+        if self._granted.get(service) == list(mailboxes):
+            return
+        # Dovecot looks at a passwd-file's mtime (whole seconds) and size at
+        # most once a second: a file rewritten within the second of the last
+        # look may go unnoticed. Written in a new second, it cannot.
+        time.sleep(1 - time.time() % 1 + 0.01)
         path = os.path.join(self.dir, "access", f"{service}.passwd")
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
             f.write(dovecot_conf.access_file(mailboxes))
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+        self._granted[service] = list(mailboxes)
 
     def _run(self, argv):
         out = subprocess.run(argv, capture_output=True, timeout=60)

@@ -54,6 +54,9 @@ smtpd_sender_restrictions = reject_sender_login_mismatch
 smtpd_relay_restrictions = reject_unauth_destination
 smtpd_recipient_restrictions = permit_sasl_authenticated, reject
 message_size_limit = {max_message_size}
+# No header rewriting (a missing Date: would be added for 127.0.0.1, an
+# "inet interface"): tests compare what arrives with what was sent.
+local_header_rewrite_clients =
 """
 
 
