@@ -106,10 +106,15 @@ class RealServersControl:
         return "\n".join(out)
 
 
-def body_of(delivered, original):
-    """`original` as it sits in a mailbox: Postfix and Dovecot only prepend
-    trace headers (Return-Path, Delivered-To, Received). Returns what was
-    prepended; fails if anything else changed."""
+def body_of(delivered, original, loose=False):
+    """`original` as it sits in a mailbox (or as a client saved it): mail
+    servers and fetching clients only prepend trace headers (Return-Path,
+    Delivered-To, Received). Returns what was prepended; fails if anything
+    else changed. `loose`: line ends may have become LF and a final empty
+    line may have been added (clients saving to files do both)."""
+    if loose:
+        delivered = delivered.replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n"
+        original = original.replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n"
     assert delivered.endswith(original), "the message changed on its way (not just trace headers prepended)"
     added = delivered[: len(delivered) - len(original)]
     for line in added.split(b"\r\n" if b"\r\n" in added else b"\n"):
