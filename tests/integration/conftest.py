@@ -8,6 +8,7 @@
 - `relay_bin`: the binary ($XR_RELAY_BIN, default <repo>/build/xoauth2-relay).
 """
 import base64
+import contextlib
 import copy
 import json
 import os
@@ -136,27 +137,34 @@ def standin(tmp_path_factory):
     apps_path = os.path.join(d, "apps.json")
     _write_private(apps_path, json.dumps(_apps_config(secret, pki.cert_pem(cert).decode())).encode())
     log_path = os.path.join(d, "standin.log")
-    with open(log_path, "wb") as log:
-        # stdin is a pipe we hold: if pytest dies, the stand-in sees EOF and exits.
-        proc = subprocess.Popen([PYTHON, os.path.join(STANDIN_DIR, "standin.py"), "--dir", d,
-                                 "--config", apps_path], stdin=subprocess.PIPE, stdout=log,
-                                stderr=subprocess.STDOUT)
     ports_path = os.path.join(d, "ports.json")
-    deadline = time.monotonic() + START_TIMEOUT
-    while not os.path.exists(ports_path):
+    argv = [PYTHON, os.path.join(STANDIN_DIR, "standin.py"), "--dir", d, "--config", apps_path]
+    with background_server(argv, ports_path, log_path, "the stand-in", secrets_=[secret]) as proc:
+        with open(ports_path) as f:
+            ports = json.load(f)
+        yield Standin(d, ports, secret, proc)
+
+
+@contextlib.contextmanager
+def background_server(argv, ready_path, log_path, what, timeout=START_TIMEOUT, stop_timeout=10, secrets_=()):
+    """Runs a test server (the stand-in, the Dovecot/Postfix look-alike) until
+    the block ends. Its stdin is a pipe we hold, so it also stops if pytest
+    dies; it is ready once it has written `ready_path`."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(ready_path):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail("the stand-in did not start:\n" + _tail(log_path, [secret]), pytrace=False)
+            pytest.fail(f"{what} did not start:\n" + _tail(log_path, secrets_), pytrace=False)
         time.sleep(0.05)
-    with open(ports_path) as f:
-        ports = json.load(f)
     try:
-        yield Standin(d, ports, secret, proc)
+        yield proc
     finally:
         proc.stdin.close()
         proc.terminate()
         try:
-            proc.wait(10)
+            proc.wait(stop_timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

@@ -12,13 +12,11 @@ relay's upstream, for the interoperability tests:
 Postfix's master must start as root, so these tests need root (CI and
 scripts/test.sh run as root). XR_SKIP_REALSERVERS=1 skips them explicitly."""
 import os
-import subprocess
 import sys
-import time
 
 import pytest
 
-from conftest import CLIENT_ID, PYTHON, REPO, START_TIMEOUT, TENANT_ID, merge
+from conftest import CLIENT_ID, PYTHON, REPO, START_TIMEOUT, TENANT_ID, background_server, merge
 from relay_helpers import USER
 
 REALSERVERS_DIR = os.path.join(REPO, "tests", "realservers")
@@ -43,31 +41,14 @@ def realservers(standin, tmp_path_factory):
         pytest.fail("the Dovecot/Postfix look-alike needs root (Postfix's master starts as root): "
                     "run the suite as root, or set XR_SKIP_REALSERVERS=1 to skip these tests", pytrace=False)
     d = str(tmp_path_factory.mktemp("realservers"))
-    log_path = os.path.join(d, "realservers.log")
     argv = [PYTHON, os.path.join(REALSERVERS_DIR, "realservers.py"), "--standin-dir", standin.dir,
             "--tenant-id", TENANT_ID, "--client-id", CLIENT_ID, "--dir", d]
     for m in MAILBOXES:
         argv += ["--mailbox", m]
-    with open(log_path, "wb") as log:
-        # stdin is a pipe we hold: if pytest dies, the servers are stopped.
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT)
     info = os.path.join(d, "realservers.json")
-    deadline = time.monotonic() + 2 * START_TIMEOUT
-    while not os.path.exists(info):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            with open(log_path, errors="replace") as f:
-                pytest.fail("Dovecot/Postfix did not start:\n" + f.read()[-4000:], pytrace=False)
-        time.sleep(0.05)
-    try:
+    with background_server(argv, info, os.path.join(d, "realservers.log"), "Dovecot/Postfix",
+                           timeout=2 * START_TIMEOUT, stop_timeout=30):
         yield RealServersControl(info)
-    finally:
-        proc.stdin.close()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(autouse=True)

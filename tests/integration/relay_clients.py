@@ -8,63 +8,38 @@ import smtplib
 
 from relay_helpers import PASSWORD, USER, tls_context
 
-
-def kind_of(listener):
-    return listener.rsplit("_", 1)[1]
-
-
-@contextlib.contextmanager
-def smtp_login(r, standin, listener, user=USER, password=PASSWORD):
-    kind, port, ctx = kind_of(listener), r.port(listener), tls_context(standin.ca)
-    if kind == "implicit":
-        s = smtplib.SMTP_SSL("127.0.0.1", port, context=ctx, timeout=60)
-    else:
-        s = smtplib.SMTP("127.0.0.1", port, timeout=60)
-        if kind == "starttls":
-            s.starttls(context=ctx)
-    try:
-        s.login(user, password)
-        yield s
-    finally:
-        with contextlib.suppress(Exception):
-            s.quit()
-        s.close()
+# protocol -> (plain class, TLS class, name of its TLS context argument,
+#              STARTTLS, login, logout)
+_CLIENTS = {
+    "smtp": (smtplib.SMTP, smtplib.SMTP_SSL, "context", lambda c, ctx: c.starttls(context=ctx),
+             lambda c, u, p: c.login(u, p), lambda c: c.quit()),
+    "imap": (imaplib.IMAP4, imaplib.IMAP4_SSL, "ssl_context", lambda c, ctx: c.starttls(ssl_context=ctx),
+             lambda c, u, p: c.login(u, p), lambda c: c.logout()),
+    "pop3": (poplib.POP3, poplib.POP3_SSL, "context", lambda c, ctx: c.stls(context=ctx),
+             lambda c, u, p: (c.user(u), c.pass_(p)), lambda c: c.quit()),
+}
 
 
 @contextlib.contextmanager
-def imap_login(r, standin, listener, user=USER, password=PASSWORD):
-    kind, port, ctx = kind_of(listener), r.port(listener), tls_context(standin.ca)
+def mail_login(r, standin, listener, user=USER, password=PASSWORD):
+    """The logged-in client for `listener` ("imap_starttls", ...)."""
+    protocol, kind = listener.split("_", 1)
+    plain, tls, ctx_arg, starttls, login, logout = _CLIENTS[protocol]
+    ctx = tls_context(standin.ca)
     if kind == "implicit":
-        m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx, timeout=60)
+        c = tls("127.0.0.1", r.port(listener), timeout=60, **{ctx_arg: ctx})
     else:
-        m = imaplib.IMAP4("127.0.0.1", port, timeout=60)
-        if kind == "starttls":
-            m.starttls(ssl_context=ctx)
+        c = plain("127.0.0.1", r.port(listener), timeout=60)
     try:
-        m.login(user, password)
-        yield m
+        if kind == "starttls":
+            starttls(c, ctx)
+        login(c, user, password)
+        yield c
     finally:
         with contextlib.suppress(Exception):
-            m.logout()
+            logout(c)
         with contextlib.suppress(Exception):
-            m.shutdown()
+            (c.shutdown if protocol == "imap" else c.close)()
 
 
-@contextlib.contextmanager
-def pop3_login(r, standin, listener, user=USER, password=PASSWORD):
-    kind, port, ctx = kind_of(listener), r.port(listener), tls_context(standin.ca)
-    if kind == "implicit":
-        p = poplib.POP3_SSL("127.0.0.1", port, context=ctx, timeout=60)
-    else:
-        p = poplib.POP3("127.0.0.1", port, timeout=60)
-        if kind == "starttls":
-            p.stls(context=ctx)
-    try:
-        p.user(user)
-        p.pass_(password)
-        yield p
-    finally:
-        with contextlib.suppress(Exception):
-            p.quit()
-        with contextlib.suppress(Exception):
-            p.close()
+smtp_login = imap_login = pop3_login = mail_login
