@@ -179,6 +179,9 @@ def main():
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("realservers: must run as root (Postfix's master starts as root)")
+    # The servers' own users (postfix, dovecot) read what is written here,
+    # whatever umask the caller runs with (scripts/demo.sh uses 077).
+    os.umask(0o022)
     servers = RealServers(args.standin_dir, args.tenant_id, args.client_id, args.mailbox,
                           max_userip_connections=args.max_userip_connections)
     stop = threading.Event()
