@@ -164,7 +164,10 @@ class Doctor {
     if (!row.ok) co_return;
     for (const auto& sender : m.senders) {
       DoctorRow send{m.tenant, m.mailbox, "smtp", "send as " + sender, false, "", ""};
+      // MAIL FROM, then RCPT TO the mailbox itself: servers may judge the
+      // sender only at RCPT (Postfix does by default). RSET sends nothing.
       auto reply = co_await up.command("MAIL FROM:<" + sender + ">");
+      if (reply && reply->klass() == 2) reply = co_await up.command("RCPT TO:<" + m.mailbox + ">");
       if (!reply) {
         send.result = "connection lost: " + up.error();
         rows_.push_back(send);
@@ -172,9 +175,9 @@ class Doctor {
       }
       send.ok = reply->klass() == 2;
       send.result = send.ok ? "ok" : reply->summary();
-      if (!send.ok) send.fix = reply->enhanced() == "5.7.60" ? fix_send_as(t, sender) : "see the reply";
+      // 5.7.x is a policy refusal (Exchange: 5.7.60): the app's SendAs right.
+      if (!send.ok) send.fix = reply->enhanced().starts_with("5.7.") ? fix_send_as(t, sender) : "see the reply";
       rows_.push_back(send);
-      if (!send.ok) continue;
       // A named result, not `!co_await` in a condition: GCC 12 miscompiled that shape.
       const auto reset = co_await up.command("RSET");
       if (!reset) co_return;
