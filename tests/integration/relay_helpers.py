@@ -125,6 +125,25 @@ class RawSmtp(RawLines):
         return self.read_reply()
 
 
+def idle_cycles(c, cycles, refresh, deliver, deliver_in=()):
+    """Thunderbird-style IDLE on a logged-in, selected raw IMAP connection:
+    IDLE, wait `refresh` seconds, DONE, `cycles` times. In the cycles listed
+    in `deliver_in`, deliver(cycle) puts a message in the mailbox, which must
+    show up as EXISTS while idling."""
+    for cycle in range(cycles):
+        tag = f"i{cycle}".encode()
+        c.send(tag + b" IDLE\r\n")
+        assert c.line().startswith(b"+ ")
+        started = time.monotonic()
+        if cycle in deliver_in:
+            deliver(cycle)
+            line = c.line(timeout=30)
+            assert line.startswith(b"* ") and line.endswith(b" EXISTS\r\n"), line
+        time.sleep(max(0, refresh - (time.monotonic() - started)))
+        c.send(b"DONE\r\n")
+        assert c.until_tagged(tag)[-1].startswith(tag + b" OK")
+
+
 @contextlib.contextmanager
 def raw_session(port):
     conn = RawSmtp(port)

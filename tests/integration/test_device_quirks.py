@@ -15,7 +15,7 @@ import warnings
 import pytest
 
 from mailbox_relay import MAILBOX, mailbox_relay
-from relay_helpers import PASSWORD, USER, make_message, raw_lines, raw_session, wait_for_log
+from relay_helpers import PASSWORD, USER, idle_cycles, make_message, raw_lines, raw_session, wait_for_log
 
 
 def b64(text):
@@ -219,16 +219,8 @@ def test_idle_for_hours_with_time_compressed(standin, relay):
         c.line()
         c.send(f'a LOGIN {USER} "{PASSWORD}"\r\nb SELECT INBOX\r\n'.encode())
         c.until_tagged(b"b")
-        for cycle in range(12):
-            tag = f"i{cycle}".encode()
-            c.send(tag + b" IDLE\r\n")
-            assert c.line().startswith(b"+ ")
-            if cycle in (3, 9):
-                standin.deliver(MAILBOX, make_message(size=500, seed=f"idle-{cycle}"))
-                assert re.match(rb"\* \d+ EXISTS", c.line(timeout=5))
-            time.sleep(refresh)
-            c.send(b"DONE\r\n")
-            assert c.until_tagged(tag)[-1].startswith(tag + b" OK")
+        idle_cycles(c, 12, refresh, deliver_in=(3, 9),
+                    deliver=lambda cycle: standin.deliver(MAILBOX, make_message(size=500, seed=f"idle-{cycle}")))
         # Now silence longer than the timeout: the relay ends the session.
         assert c.closed(timeout=10)
     assert wait_for_log(r, "result=idle")

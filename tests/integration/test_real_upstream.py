@@ -15,8 +15,10 @@ import pytest
 
 from real_upstream import MAILBOXES, real_relay
 from relay_clients import imap_login, pop3_login, smtp_login
-from relay_helpers import PASSWORD, USER, make_message, raw_lines, wait_for_log
+from relay_helpers import PASSWORD, USER, idle_cycles, make_message, raw_lines, wait_for_log
+from conftest import merge
 from control import body_of
+from test_doctor import doctor
 
 MAILBOX = MAILBOXES[0]
 
@@ -111,6 +113,24 @@ def test_idle_sees_a_message_sent_through_the_relay(standin, realservers, relay)
         assert c.until_tagged(b"a4")[-1].startswith(b"a4 OK")
 
 
+def test_hours_of_idle_against_dovecot_with_time_compressed(standin, realservers, relay):
+    """As test_device_quirks' IDLE test, against Dovecot, with 30 minutes
+    compressed to 2 s: four refresh cycles (two hours), a message sent through
+    the relay's SMTP side arriving on the way; then silence ends the session."""
+    r = real_relay(relay, realservers, limits={"splice_idle_timeout": "2s", "command_timeout": "2s"})
+    with raw_lines(r.port("imap_implicit"), standin.ca, implicit_tls=True) as c:
+        c.line()
+        c.send(f'a LOGIN {USER} "{PASSWORD}"\r\nb SELECT INBOX\r\n'.encode())
+        assert c.until_tagged(b"b")[-1].startswith(b"b OK")
+
+        def send_one(cycle):
+            with smtp_login(r, standin, "smtp_starttls") as s:
+                s.sendmail(MAILBOX, [MAILBOX], make_message(size=600, seed=f"idle-{cycle}"))
+        idle_cycles(c, 4, 29 / 30 * 2 - 0.3, deliver=send_one, deliver_in=(1,))
+        assert c.closed(timeout=10)
+    assert wait_for_log(r, "result=idle")
+
+
 def test_append_through_imap_then_retrieve_and_delete_through_pop3(standin, realservers, relay):
     r = real_relay(relay, realservers)
     msg = make_message(size=1024 * 1024, seed="append", dot_lines=True)
@@ -168,3 +188,38 @@ def test_dovecot_connection_limit_is_temporary_for_the_client(standin, realserve
     assert "status=temporary" in line and ("[LIMIT]" if protocol == "imap" else "[IN-USE]") in line, line
     assert f"tenants.contoso.{protocol}.max_connections_per_mailbox" in line, line
     assert re.search(r"session_end .*result=upstream_unavailable", r.log_text())
+
+
+def test_doctor_against_postfix_and_dovecot(standin, realservers, relay):
+    """doctor's logins and send-as probes against real servers: all pass; then
+    with the SMTP grant gone and a sender Postfix refuses, those rows fail
+    with the fix, and the rest still pass."""
+    r = real_relay(relay, realservers, start=False,
+                   users={USER: {"senders": [MAILBOX]}, "mfp": {"mailbox": "mfp@contoso.com",
+                                                                 "protocols": ["smtp", "imap", "pop3"],
+                                                                 "senders": ["mfp@contoso.com"]}})
+    code, text = doctor(r, standin)
+    assert code == 0, text
+    for mailbox in MAILBOXES:
+        for protocol in ("smtp", "imap", "pop3"):
+            assert row(text, "login", protocol, mailbox).endswith(" ok"), text
+    assert realservers.messages(MAILBOX) == []  # probes send nothing
+
+    realservers.grant("smtp", ["mfp@contoso.com"])
+    r.write_config(merge(r.config, {"users": {"mfp": {"senders": ["mfp@contoso.com", "noreply@contoso.com"]}}}))
+    code, text = doctor(r, standin)
+    assert code == 1, text
+    refused = row(text, "login", "smtp", MAILBOX)
+    assert "FAIL" in refused and "5.7.8" in refused and "challenge" in refused, refused
+    assert "FAIL" in row(text, "send as noreply@contoso.com", "smtp", "mfp@contoso.com")
+    assert row(text, "login", "imap", MAILBOX).endswith(" ok")
+    assert "How to fix:" in text and "Add-MailboxPermission" in text
+
+
+def row(text, check, protocol, mailbox):
+    """doctor's table line for one mailbox, protocol and check."""
+    for line in text.splitlines():
+        cols = line.split()
+        if len(cols) >= 5 and cols[1] == mailbox and cols[2] == protocol and " ".join(cols[3:]).startswith(check):
+            return line
+    raise AssertionError(f"no row for {mailbox} {protocol} {check} in:\n{text}")
