@@ -19,6 +19,7 @@ master starts as root (its daemons run as `postfix`), and Dovecot's
 processes switch to `dovecot`/`dovenull`; mailboxes belong to `nobody`.
 """
 import argparse
+import ctypes
 import json
 import os
 import shutil
@@ -57,6 +58,15 @@ def write(path, text, mode=0o644):
         f.write(text)
     os.chmod(tmp, mode)
     os.replace(tmp, path)  # Dovecot re-reads passwd-files on change: never half a file
+
+
+def _die_with_parent():
+    """In the child before exec: SIGTERM when this process dies, however it
+    dies (SIGKILL included), so Dovecot cannot outlive us. Postfix's master
+    changes its credentials at start, which clears this: it is stopped by
+    stop(), which every way out of main() but SIGKILL reaches."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def wait_port(port, alive, timeout=30):
@@ -133,7 +143,8 @@ class RealServers:
 
     def _spawn(self, name, argv):
         with open(os.path.join(self.dir, f"{name}.stderr"), "wb") as err:
-            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT)
+            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT,
+                                    preexec_fn=_die_with_parent)
 
     def _alive(self, name, proc):
         def check():
@@ -147,9 +158,15 @@ class RealServers:
                                                os.path.join(self.dir, "dovecot.conf")])
         for k in ("imap", "pop3", "lmtp"):
             wait_port(self.ports[k], self._alive("dovecot", self.dovecot))
-        # start-fg: master stays our child, so it cannot outlive us unnoticed.
-        self.postfix = self._spawn("postfix", ["/usr/sbin/postfix", "-c", os.path.join(self.dir, "postfix"),
-                                               "start-fg"])
+        # `postfix check` creates the queue's directories; then master runs
+        # as our own child (-d: no detaching). `postfix start(-fg)` would
+        # leave it a session leader of its own that outlives us when we are
+        # killed.
+        pf = os.path.join(self.dir, "postfix")
+        check = subprocess.run(["/usr/sbin/postfix", "-c", pf, "check"], capture_output=True, timeout=60)
+        if check.returncode != 0:
+            raise RuntimeError(f"postfix check failed: {check.stderr.decode(errors='replace')}{self.log_tail()}")
+        self.postfix = self._spawn("postfix", ["/usr/lib/postfix/sbin/master", "-c", pf, "-d"])
         for k in ("submission", "submission_nochunking"):
             wait_port(self.ports[k], self._alive("postfix", self.postfix), timeout=60)
         return self
@@ -185,8 +202,8 @@ def main():
     servers = RealServers(args.standin_dir, args.tenant_id, args.client_id, args.mailbox,
                           max_userip_connections=args.max_userip_connections)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *_: stop.set())
 
     def watch_stdin():
         try:
