@@ -15,13 +15,14 @@ Configs are generated into a fresh directory under /tmp. Writes
 OUT/realservers.json (ports and that directory; see RealServersInfo) once
 every port accepts connections. Runs until stdin closes or SIGTERM, then
 stops both servers and removes the directory. Must run as root: Postfix's
-master starts as root (its daemons run as `postfix`), and Dovecot's
-processes switch to `dovecot`/`dovenull`; mailboxes belong to `nobody`.
+master starts as root (its daemons run as `postfix`). Dovecot is started as
+the unprivileged `dovecot` user and never has root.
 """
 import argparse
 import ctypes
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -41,7 +42,9 @@ import pki  # noqa: E402
 import postfix_conf  # noqa: E402
 from token_endpoint import TokenIssuer  # noqa: E402  (the kid the stand-in puts in its tokens)
 
-MAIL_USER, MAIL_GROUP = "nobody", "nogroup"  # owns the mailboxes; never a login
+# Dovecot runs wholly as this unprivileged user (its package creates it);
+# it owns the mailboxes too.
+DOVECOT_USER = "dovecot"
 PORTS = ("imap", "pop3", "lmtp", "submission", "submission_nochunking")
 
 
@@ -114,6 +117,7 @@ class RealServers:
         for name in (pki.SERVER_CERT, pki.SERVER_KEY):
             shutil.copy(os.path.join(self.standin_dir, name), os.path.join(d, name))
         os.chmod(os.path.join(d, pki.SERVER_KEY), 0o600)
+        shutil.chown(os.path.join(d, pki.SERVER_KEY), DOVECOT_USER, DOVECOT_USER)  # Postfix reads it as root
         issuer = TokenIssuer(pki.load_key(os.path.join(self.standin_dir, pki.TOKEN_KEY)))
         pem = issuer.key.public_key().public_bytes(serialization.Encoding.PEM,
                                                    serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -122,9 +126,12 @@ class RealServers:
         for service in dovecot_conf.SERVICES:
             write(os.path.join(d, "access", f"{service}.passwd"), dovecot_conf.access_file(self.mailboxes))
         write(os.path.join(d, "dovecot.conf"), dovecot_conf.dovecot_conf(
-            d, self.ports, MAIL_USER, MAIL_GROUP, self.max_userip_connections))
-        os.makedirs(os.path.join(d, "mail"))
-        shutil.chown(os.path.join(d, "mail"), MAIL_USER, MAIL_GROUP)
+            d, self.ports, DOVECOT_USER, DOVECOT_USER, self.max_userip_connections))
+        for sub in ("mail", "dovecot-run", "dovecot-state"):
+            os.makedirs(os.path.join(d, sub))
+            shutil.chown(os.path.join(d, sub), DOVECOT_USER, DOVECOT_USER)
+        write(os.path.join(d, "dovecot.log"), "")
+        shutil.chown(os.path.join(d, "dovecot.log"), DOVECOT_USER, DOVECOT_USER)
 
         pf = os.path.join(d, "postfix")
         os.makedirs(os.path.join(d, "postfix-queue"), mode=0o755)
@@ -141,10 +148,17 @@ class RealServers:
         if os.path.exists("/etc/postfix/dynamicmaps.cf"):
             shutil.copy("/etc/postfix/dynamicmaps.cf", pf)
 
-    def _spawn(self, name, argv):
+    def _spawn(self, name, argv, user=None):
+        def child():
+            if user:  # drop root for good, then ask for the death signal (a uid change clears it)
+                pw = pwd.getpwnam(user)
+                os.setgroups([])
+                os.setgid(pw.pw_gid)
+                os.setuid(pw.pw_uid)
+            _die_with_parent()
         with open(os.path.join(self.dir, f"{name}.stderr"), "wb") as err:
             return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT,
-                                    preexec_fn=_die_with_parent)
+                                    preexec_fn=child)
 
     def _alive(self, name, proc):
         def check():
@@ -155,7 +169,7 @@ class RealServers:
     def start(self):
         self._setup()
         self.dovecot = self._spawn("dovecot", ["/usr/sbin/dovecot", "-F", "-c",
-                                               os.path.join(self.dir, "dovecot.conf")])
+                                               os.path.join(self.dir, "dovecot.conf")], user=DOVECOT_USER)
         for k in ("imap", "pop3", "lmtp"):
             wait_port(self.ports[k], self._alive("dovecot", self.dovecot))
         # `postfix check` creates the queue's directories; then master runs
