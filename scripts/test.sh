@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The real-server tests start Postfix, whose master must start as root.
+if [ "$(id -u)" -ne 0 ]; then exec sudo -E "$0" "$@"; fi
+
 scripts/install-deps.sh
 
 jobs=$(nproc)
