@@ -6,6 +6,8 @@
   keyword overrides change the config; at teardown it is stopped and its log
   must not contain the client secret, a test password or an access token.
 - `relay_bin`: the binary ($XR_RELAY_BIN, default <repo>/build/xoauth2-relay).
+- `realservers` (session, from real_upstream.py): Postfix and Dovecot as the
+  upstream instead of the stand-in's own servers (tests/realservers/).
 """
 import base64
 import contextlib
