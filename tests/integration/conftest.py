@@ -208,10 +208,20 @@ def password_hash(relay_bin, password):
     return _hash_cache[key]
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, never the same twice in one test session:
+    a port is only reserved once the relay binds it, and the kernel may offer
+    a just-released port again (two listeners of one relay once got the same)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def merge(base, over):

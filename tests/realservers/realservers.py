@@ -48,10 +48,16 @@ DOVECOT_USER = "dovecot"
 PORTS = ("imap", "pop3", "lmtp", "submission", "submission_nochunking")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(names):
+    """Distinct free ports: all bound at once, then released for the servers."""
+    socks = [socket.socket() for _ in names]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return {name: s.getsockname()[1] for name, s in zip(names, socks)}
+    finally:
+        for s in socks:
+            s.close()
 
 
 def write(path, text, mode=0o644):
@@ -94,7 +100,7 @@ class RealServers:
         self.max_userip_connections, self.max_message_size = max_userip_connections, max_message_size
         self.dir = tempfile.mkdtemp(prefix="xr-realservers-", dir="/tmp")
         os.chmod(self.dir, 0o755)  # the servers' unprivileged users read their files here
-        self.ports = {k: free_port() for k in PORTS}
+        self.ports = free_ports(PORTS)
         self.dovecot = self.postfix = None
 
     def info(self):
