@@ -48,12 +48,29 @@ class RealServersControl:
         return out.stdout.decode(errors="replace")
 
     def reset(self):
-        """Every grant back, every queued message dropped, every mailbox empty."""
+        """Every grant back, every queued message dropped, no IMAP/POP3
+        session left (a test counting Dovecot's connections per mailbox must
+        not see the previous test's), every mailbox empty."""
         for service in dovecot_conf.SERVICES:
             self.grant(service, self.mailboxes)
         self._run(["/usr/sbin/postsuper", "-c", self.postfix_dir, "-d", "ALL"])
+        doveadm = ["/usr/bin/doveadm", "-c", self.dovecot_conf]
+        deadline = time.monotonic() + 15
+        while self.sessions():
+            subprocess.run(doveadm + ["kick", *self.mailboxes], capture_output=True, timeout=30)  # 68: none
+            assert time.monotonic() < deadline, f"Dovecot sessions left: {self.sessions()}"
+            time.sleep(0.1)
         for m in self.mailboxes:
-            self._run(["/usr/bin/doveadm", "-c", self.dovecot_conf, "expunge", "-u", m, "mailbox", "*", "all"])
+            self._run(doveadm + ["expunge", "-u", m, "mailbox", "*", "all"])
+
+    def sessions(self):
+        """Dovecot's open IMAP/POP3 sessions: [(mailbox, protocol), ...]."""
+        lines = self._run(["/usr/bin/doveadm", "-c", self.dovecot_conf, "who", "-1"]).splitlines()[1:]
+        return [tuple(line.split()[:2]) for line in lines if line.strip()]
+
+    def dovecot_log(self):
+        with open(os.path.join(self.dir, "dovecot.log"), errors="replace") as f:
+            return f.read()
 
     def deliver(self, mailbox, data):
         """Puts a raw message into `mailbox` over LMTP, as Postfix would."""
