@@ -13,7 +13,7 @@ packages=(
   # run and test: the Office 365 stand-in and the clients that talk to the relay
   openssl ca-certificates python3 python3-cryptography python3-pytest swaks libnet-ssleay-perl curl
   # interoperability tests: real clients downstream ...
-  msmtp fetchmail isync
+  msmtp fetchmail isync libsasl2-modules  # (mbsync: Cyrus SASL PLAIN for AUTHENTICATE PLAIN)
   # ... and real servers upstream (Dovecot for IMAP/POP3/LMTP and SASL,
   # Postfix for submission), started by the tests on 127.0.0.1 only
   dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix
