@@ -18,7 +18,7 @@ import subprocess
 import sys
 from typing import Callable, Optional
 
-from relay_clients import imap_login, pop3_login, smtp_login
+from relay_clients import mail_login
 from relay_helpers import PASSWORD, USER
 
 MAILBOX = "scanner@contoso.com"
@@ -99,40 +99,27 @@ def program_version(argv, pick):
 # --- Python ------------------------------------------------------------------
 
 def smtplib_send(mechanism):
+    def login(s, user, password):
+        """smtplib's login(), limited to one mechanism (it prefers PLAIN)."""
+        s.ehlo_or_helo_if_needed()
+        s.esmtp_features["auth"] = mechanism
+        s.login(user, password)
+
     def run(cell):
-        with smtp_login_as(cell, mechanism) as s:
+        with mail_login(cell.relay, cell.standin, cell.listener, login=login) as s:
             assert s.sendmail(MAILBOX, [MAILBOX], cell.message) == {}
         return cell.message
     return run
 
 
-def smtp_login_as(cell, mechanism):
-    """smtplib's login(), limited to one mechanism (it prefers PLAIN)."""
-    import contextlib
-    import smtplib
-
-    @contextlib.contextmanager
-    def cm():
-        orig = smtplib.SMTP.login
-
-        def login(self, user, password, *, initial_response_ok=True):
-            self.ehlo_or_helo_if_needed()
-            self.esmtp_features["auth"] = mechanism
-            return orig(self, user, password, initial_response_ok=initial_response_ok)
-        smtplib.SMTP.login = login
-        try:
-            with smtp_login(cell.relay, cell.standin, cell.listener) as s:
-                yield s
-        finally:
-            smtplib.SMTP.login = orig
-    return cm()
+def imap_authenticate_plain(m, user, password):
+    m.authenticate("PLAIN", lambda _: f"\0{user}\0{password}".encode())
 
 
 def imaplib_fetch(authenticate):
     def run(cell):
-        import imaplib
-        ctx_login = imap_login if not authenticate else imap_authenticate_plain
-        with ctx_login(cell.relay, cell.standin, cell.listener) as m:
+        login = imap_authenticate_plain if authenticate else None
+        with mail_login(cell.relay, cell.standin, cell.listener, login=login) as m:
             typ, _ = m.select("INBOX")
             assert typ == "OK"
             typ, data = m.fetch("1", "(BODY.PEEK[])")
@@ -141,25 +128,8 @@ def imaplib_fetch(authenticate):
     return run
 
 
-def imap_authenticate_plain(relay, standin, listener):
-    import contextlib
-    import imaplib
-
-    @contextlib.contextmanager
-    def cm():
-        orig = imaplib.IMAP4.login
-        imaplib.IMAP4.login = lambda self, user, password: self.authenticate(
-            "PLAIN", lambda _: f"\0{user}\0{password}".encode())
-        try:
-            with imap_login(relay, standin, listener) as m:
-                yield m
-        finally:
-            imaplib.IMAP4.login = orig
-    return cm()
-
-
 def poplib_retr(cell):
-    with pop3_login(cell.relay, cell.standin, cell.listener) as p:
+    with mail_login(cell.relay, cell.standin, cell.listener) as p:
         return b"\r\n".join(p.retr(1)[1]) + b"\r\n"
 
 

@@ -21,10 +21,13 @@ _CLIENTS = {
 
 
 @contextlib.contextmanager
-def mail_login(r, standin, listener, user=USER, password=PASSWORD):
-    """The logged-in client for `listener` ("imap_starttls", ...)."""
+def mail_login(r, standin, listener, user=USER, password=PASSWORD, login=None):
+    """The logged-in client for `listener` ("imap_starttls", ...). `login`
+    (client, user, password) replaces the library's own login call, to pick
+    another mechanism."""
     protocol, kind = listener.split("_", 1)
-    plain, tls, ctx_arg, starttls, login, logout = _CLIENTS[protocol]
+    plain, tls, ctx_arg, starttls, default_login, logout = _CLIENTS[protocol]
+    login = login or default_login
     ctx = tls_context(standin.ca)
     if kind == "implicit":
         c = tls("127.0.0.1", r.port(listener), timeout=60, **{ctx_arg: ctx})

@@ -54,27 +54,8 @@ recipient_delimiter =
 protocol lmtp {{
   postmaster_address = postmaster@contoso.com
 }}
-# Started unprivileged: no service may chroot.
-service imap-login {{
-  chroot =
-  inet_listener imap {{
-    port = 0
-  }}
-  inet_listener imaps {{
-    port = {ports["imap"]}
-    ssl = yes
-  }}
-}}
-service pop3-login {{
-  chroot =
-  inet_listener pop3 {{
-    port = 0
-  }}
-  inet_listener pop3s {{
-    port = {ports["pop3"]}
-    ssl = yes
-  }}
-}}
+{login_service("imap", ports["imap"])}
+{login_service("pop3", ports["pop3"])}
 service lmtp {{
   inet_listener lmtp {{
     address = 127.0.0.1
@@ -116,6 +97,21 @@ userdb {{
   args = uid={user} gid={group} home={d}/mail/%u allow_all_users=yes
 }}
 """
+
+
+def login_service(protocol, port):
+    """Only the implicit-TLS listener, as Office 365 has; started unprivileged,
+    so no chroot."""
+    return f"""service {protocol}-login {{
+  chroot =
+  inet_listener {protocol} {{
+    port = 0
+  }}
+  inet_listener {protocol}s {{
+    port = {port}
+    ssl = yes
+  }}
+}}"""
 
 
 def oauth2_conf(d, tenant_id, client_id):
