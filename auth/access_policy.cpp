@@ -80,13 +80,13 @@ LoginDecision check_login(const conf::Config& cfg, LoginCache& cache, std::strin
     d.failure = LoginFailure::protocol_not_allowed;
     return d;
   }
-  d.grant = Grant{u.name, u.tenant, u.mailbox, u.senders, u.rewrite_sender};
+  d.grant = Grant{u.name, u.tenant, u.mailbox, u.senders, u.rewrite_sender, u.delivery};
   return d;
 }
 
 std::optional<Grant> match_no_auth(const conf::Config& cfg, const conf::IpAddress& source) {
   for (const auto& rule : cfg.no_auth)
-    if (any_contains(rule.sources, source)) return Grant{"", rule.tenant, rule.mailbox, rule.senders, rule.rewrite_sender};
+    if (any_contains(rule.sources, source)) return Grant{"", rule.tenant, rule.mailbox, rule.senders, rule.rewrite_sender, rule.delivery};
   return std::nullopt;
 }
 

@@ -18,6 +18,7 @@ struct Grant {
   std::string mailbox;  // Office 365 mailbox (XOAUTH2 user=)
   std::vector<std::string> senders;  // allowed MAIL FROM patterns
   conf::SenderRewrite rewrite_sender;  // what to do with other senders
+  conf::Delivery delivery = conf::Delivery::direct;  // pass-through or the spool
 };
 
 enum class LoginFailure {

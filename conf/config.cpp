@@ -26,13 +26,22 @@ std::string absolute_path(const std::string& path) {
   return (ec ? std::filesystem::path(path) : abs).lexically_normal().string();
 }
 
+bool uses_spool(const Config& cfg) {
+  for (const auto& [name, u] : cfg.users)
+    if (u.delivery == Delivery::spool) return true;
+  for (const auto& r : cfg.no_auth)
+    if (r.delivery == Delivery::spool) return true;
+  return false;
+}
+
 void load_document(LoadContext& ctx, const YAML::Node& root, Config& cfg) {
   if (root.IsNull()) {
     ctx.diag.add(YAML::Mark::null_mark(), "", "the file is empty; start from relay.example.yaml");
     return;
   }
   Entry top{root, YAML::Mark{}, ""};
-  MapReader m(ctx.diag, top, {"server", "log", "tenants", "listeners", "admin", "users", "no_auth", "limits"});
+  MapReader m(ctx.diag, top, {"server", "log", "tenants", "listeners", "admin", "users", "no_auth", "limits",
+                             "spool"});
   if (!m.is_map()) return;
   if (auto e = m.get("server")) load_server(ctx, *e, cfg);
   if (auto e = m.get("log")) load_log(ctx, *e, cfg);
@@ -45,6 +54,10 @@ void load_document(LoadContext& ctx, const YAML::Node& root, Config& cfg) {
   if (auto e = m.get("users")) load_users(ctx, *e, cfg);
   if (auto e = m.get("no_auth")) load_no_auth(ctx, *e, cfg);
   if (auto e = m.get("limits")) load_limits(ctx, *e, cfg.limits);
+  if (auto e = m.get("spool")) load_spool(ctx, *e, cfg);
+  // `delivery: spool` needs a spool even when the admin wrote no section:
+  // the defaults then apply (/var/spool/xoauth2-relay, 2G, ...).
+  if (!cfg.spool && uses_spool(cfg)) cfg.spool = Spool{};
 }
 
 }  // namespace

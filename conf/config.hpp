@@ -34,7 +34,19 @@ struct Endpoint {
   // Exchange limits concurrent connections per mailbox and protocol; sessions
   // beyond this wait (limits.mailbox_wait_timeout) instead of being refused.
   std::size_t max_connections_per_mailbox = 3;
+  // SMTP only (`tenants.X.smtp.max_messages_per_minute`): the spool's delivery
+  // engine starts at most this many submissions per mailbox in any minute
+  // (Exchange Online's limit is 30). Direct sessions are not paced: the device
+  // hears Exchange's own answer.
+  std::size_t max_messages_per_minute = 30;
 };
+
+// How a user's or no_auth rule's messages reach Office 365.
+enum class Delivery {
+  direct,  // pass-through: the device hears Office 365's own final reply (default)
+  spool,   // store and forward: 250 once the message is durably on disk
+};
+const char* to_string(Delivery);
 
 struct CertificateCredential {
   std::string cert_file;  // absolute path (PEM)
@@ -112,6 +124,7 @@ struct User {
   std::vector<Cidr> sources;          // empty = any address
   std::vector<std::string> senders;   // never empty after load (default: {mailbox})
   SenderRewrite rewrite_sender;
+  Delivery delivery = Delivery::direct;
   bool allows(Protocol p) const;
 };
 
@@ -122,6 +135,20 @@ struct NoAuthRule {
   std::string mailbox;
   std::vector<std::string> senders;  // default: {mailbox}
   SenderRewrite rewrite_sender;
+  Delivery delivery = Delivery::direct;
+};
+
+// `spool:` — the durable queue for `delivery: spool`.
+struct Spool {
+  std::string dir = "/var/spool/xoauth2-relay";  // absolute
+  std::uint64_t max_size = 2ULL << 30;   // bytes of queued messages; beyond: 452 4.3.1
+  std::uint64_t min_free = 512ULL << 20; // free bytes on the spool's file system; below: 452 4.3.1
+  std::chrono::seconds max_age{5 * 24 * 3600};  // then the message bounces
+  // Delay after the 1st, 2nd, ... failed attempt; the last repeats. Never empty.
+  std::vector<std::chrono::seconds> retry_schedule{std::chrono::seconds(60), std::chrono::seconds(120),
+                                                   std::chrono::seconds(300), std::chrono::seconds(600),
+                                                   std::chrono::seconds(1800), std::chrono::seconds(3600)};
+  std::optional<std::string> bounce_to;  // null: the envelope sender
 };
 
 // Operational limits. Durations are written in YAML as integers (seconds) or
@@ -155,6 +182,10 @@ struct Config {
   std::map<std::string, User> users;
   std::vector<NoAuthRule> no_auth;
   Limits limits;
+  // Set when the `spool:` section is written or any user or rule says
+  // `delivery: spool` (then with the defaults): the relay then opens the
+  // spool at start and delivers what is queued in it.
+  std::optional<Spool> spool;
 };
 
 struct ConfigError {

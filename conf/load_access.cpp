@@ -23,7 +23,8 @@ std::vector<Protocol> read_protocols(LoadContext& ctx, const Entry& e) {
 }
 
 void load_user(LoadContext& ctx, const std::string& name, const Entry& e, Config& cfg) {
-  MapReader m(ctx.diag, e, {"password_hash", "tenant", "mailbox", "protocols", "sources", "senders", "rewrite_sender"});
+  MapReader m(ctx.diag, e, {"password_hash", "tenant", "mailbox", "protocols", "sources", "senders", "rewrite_sender",
+                               "delivery"});
   if (!m.is_map()) return;
   User u;
   u.name = name;
@@ -43,11 +44,18 @@ void load_user(LoadContext& ctx, const std::string& name, const Entry& e, Config
   if (auto f = m.get("sources")) u.sources = read_sources(ctx, *f);
   u.senders = read_senders(ctx, m.get("senders"), u.mailbox);
   if (auto f = m.get("rewrite_sender")) u.rewrite_sender = read_rewrite_sender(ctx, *f);
+  if (auto f = m.get("delivery")) {
+    if (auto v = read_delivery(ctx, *f)) u.delivery = *v;
+    // An empty `protocols` list is reported already; one error is enough.
+    if (u.delivery == Delivery::spool && !u.protocols.empty() && !u.allows(Protocol::smtp))
+      ctx.diag.add(f->mark(), f->path, "delivery applies to SMTP; this user's protocols do not include smtp, so add "
+                                       "smtp to protocols or remove delivery");
+  }
   cfg.users[name] = std::move(u);
 }
 
 void load_rule(LoadContext& ctx, const Entry& e, Config& cfg) {
-  MapReader m(ctx.diag, e, {"sources", "tenant", "mailbox", "senders", "rewrite_sender"});
+  MapReader m(ctx.diag, e, {"sources", "tenant", "mailbox", "senders", "rewrite_sender", "delivery"});
   if (!m.is_map()) return;
   NoAuthRule r;
   if (auto f = m.require("sources", "the devices' addresses, e.g. sources: [\"192.168.20.5\"]"))
@@ -58,6 +66,8 @@ void load_rule(LoadContext& ctx, const Entry& e, Config& cfg) {
     if (auto v = read_mailbox(ctx, *f)) r.mailbox = *v;
   r.senders = read_senders(ctx, m.get("senders"), r.mailbox);
   if (auto f = m.get("rewrite_sender")) r.rewrite_sender = read_rewrite_sender(ctx, *f);
+  if (auto f = m.get("delivery"))
+    if (auto v = read_delivery(ctx, *f)) r.delivery = *v;
   cfg.no_auth.push_back(std::move(r));
 }
 

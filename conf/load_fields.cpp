@@ -129,4 +129,8 @@ std::vector<Cidr> read_sources(LoadContext& ctx, const Entry& e) {
   return out;
 }
 
+std::optional<Delivery> read_delivery(LoadContext& ctx, const Entry& e) {
+  return read_enum<Delivery>(ctx.diag, e, {{"direct", Delivery::direct}, {"spool", Delivery::spool}});
+}
+
 }  // namespace xr::conf

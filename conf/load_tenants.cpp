@@ -36,8 +36,19 @@ bool is_env_name(const std::string& s) {
   return true;
 }
 
-void read_endpoint(LoadContext& ctx, const Entry& e, Endpoint& ep) {
-  MapReader m(ctx.diag, e, {"host", "port", "tls", "max_connections_per_mailbox"});
+void read_endpoint(LoadContext& ctx, const Entry& e, Protocol protocol, Endpoint& ep) {
+  MapReader m(ctx.diag, e, {"host", "port", "tls", "max_connections_per_mailbox", "max_messages_per_minute"});
+  // Known under every protocol so a misplaced key gets this hint, not
+  // "unknown key": only SMTP submissions go through the spool's pacing.
+  if (auto c = m.get("max_messages_per_minute")) {
+    if (protocol != Protocol::smtp) {
+      ctx.diag.add(c->key_mark, c->path, std::string("max_messages_per_minute applies to smtp only (it paces the "
+                                                     "spool's deliveries); move it under smtp: or remove it from ") +
+                                             to_string(protocol) + ":");
+    } else if (auto v = read_uint(ctx.diag, *c, 1, 100000)) {
+      ep.max_messages_per_minute = static_cast<std::size_t>(*v);
+    }
+  }
   if (auto c = m.get("max_connections_per_mailbox"))
     if (auto v = read_uint(ctx.diag, *c, 1, 1000)) ep.max_connections_per_mailbox = static_cast<std::size_t>(*v);
   if (auto h = m.get("host"))
@@ -186,9 +197,9 @@ void load_tenant(LoadContext& ctx, const std::string& name, const Entry& e, Conf
         t.scope = *v;
     }
   }
-  if (auto f = m.get("smtp")) read_endpoint(ctx, *f, t.smtp);
-  if (auto f = m.get("imap")) read_endpoint(ctx, *f, t.imap);
-  if (auto f = m.get("pop3")) read_endpoint(ctx, *f, t.pop3);
+  if (auto f = m.get("smtp")) read_endpoint(ctx, *f, Protocol::smtp, t.smtp);
+  if (auto f = m.get("imap")) read_endpoint(ctx, *f, Protocol::imap, t.imap);
+  if (auto f = m.get("pop3")) read_endpoint(ctx, *f, Protocol::pop3, t.pop3);
   if (auto f = m.get("ca_file"); f && !f->value.IsNull()) t.ca_file = read_file_path(ctx, *f);
   cfg.tenants[name] = std::move(t);
 }

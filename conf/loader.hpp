@@ -27,6 +27,8 @@ void load_listeners(LoadContext& ctx, const Entry& e, Config& cfg);
 void load_admin(LoadContext& ctx, const Entry& e, Config& cfg);
 void load_users(LoadContext& ctx, const Entry& e, Config& cfg);
 void load_no_auth(LoadContext& ctx, const Entry& e, Config& cfg);
+// `spool:`; a null value means every default.
+void load_spool(LoadContext& ctx, const Entry& e, Config& cfg);
 
 // Shared field readers (conf/load_fields.cpp).
 
@@ -44,5 +46,7 @@ std::vector<std::string> read_senders(LoadContext& ctx, const std::optional<Entr
 SenderRewrite read_rewrite_sender(LoadContext& ctx, const Entry& e);
 // `sources:` — a non-empty list of networks.
 std::vector<Cidr> read_sources(LoadContext& ctx, const Entry& e);
+// `delivery:` — direct | spool.
+std::optional<Delivery> read_delivery(LoadContext& ctx, const Entry& e);
 
 }  // namespace xr::conf

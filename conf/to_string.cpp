@@ -51,6 +51,14 @@ const char* to_string(LogFormat f) {
   return "?";
 }
 
+const char* to_string(Delivery d) {
+  switch (d) {
+    case Delivery::direct: return "direct";
+    case Delivery::spool: return "spool";
+  }
+  return "?";
+}
+
 std::string Listener::name() const {
   // IPv6 in brackets so the port stays unambiguous: "smtp:[::]:587".
   std::string host = address.find(':') != std::string::npos ? "[" + address + "]" : address;

@@ -30,6 +30,7 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
   if (text.empty() || text == "s") unit = 1;
   else if (text == "m") unit = 60;
   else if (text == "h") unit = 3600;
+  else if (text == "d") unit = 24 * 3600;  // spool.max_age is written in days ("5d")
   else return std::nullopt;
   auto s = scaled(*value, unit, kMax);
   if (!s) return std::nullopt;

@@ -8,7 +8,7 @@
 
 namespace xr::conf {
 
-// "30" (seconds), "30s", "5m", "1h"; non-negative, at most 10 years.
+// "30" (seconds), "30s", "5m", "1h", "5d"; non-negative, at most 10 years.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);
 
 // "1048576" (bytes), "512K", "35M", "1G" (binary units, optional trailing

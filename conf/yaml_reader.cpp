@@ -136,7 +136,7 @@ std::optional<std::chrono::seconds> read_duration(Diagnostics& diag, const Entry
   auto s = scalar(diag, e, "a duration");
   if (!s) return std::nullopt;
   auto d = parse_duration(*s);
-  if (!d) diag.add(e.mark(), e.path, "expected a duration such as 30 (seconds), \"30s\", \"5m\" or \"1h\", got `" + *s + "`");
+  if (!d) diag.add(e.mark(), e.path, "expected a duration such as 30 (seconds), \"30s\", \"5m\", \"1h\" or \"5d\", got `" + *s + "`");
   return d;
 }
 

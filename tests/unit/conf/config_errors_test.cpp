@@ -79,7 +79,7 @@ users: [scanner01]
   CHECK(expect_error(r, "listeners[0].allow_plaintext_auth", 10, 27) == "expected true or false, got `yes`");
   CHECK(expect_error(r, "listeners[1].listen", 11, 13) == "expected a string, got a list");
   CHECK(expect_error(r, "limits.max_sessions", 14, 17) == "expected a number from 1 to 1000000, got `many`");
-  CHECK(contains(expect_error(r, "limits.command_timeout", 15, 20), "\"30s\", \"5m\" or \"1h\""));
+  CHECK(contains(expect_error(r, "limits.command_timeout", 15, 20), "\"30s\", \"5m\", \"1h\" or \"5d\""));
   CHECK(contains(expect_error(r, "limits.max_message_size", 16, 21), "\"512K\", \"35M\""));
   CHECK(contains(expect_error(r, "users", 17, 8), "expected a mapping"));
 }

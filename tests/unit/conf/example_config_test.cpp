@@ -37,4 +37,16 @@ TEST_CASE("the annotated example config loads without errors") {
   REQUIRE(c.admin.has_value());
   CHECK(c.admin->listen == "127.0.0.1:9187");
   CHECK(c.tenants.at("contoso").client_secret_expires.has_value());
+  CHECK(c.tenants.at("contoso").smtp.max_messages_per_minute == 30);
+  CHECK(c.users.at("scanner01").delivery == Delivery::direct);
+  CHECK(c.users.at("scanner02").delivery == Delivery::spool);
+  // The example shows the defaults: loading it must give what no section gives.
+  REQUIRE(c.spool.has_value());
+  const Spool defaults;
+  CHECK(c.spool->dir == defaults.dir);
+  CHECK(c.spool->max_size == defaults.max_size);
+  CHECK(c.spool->min_free == defaults.min_free);
+  CHECK(c.spool->max_age == defaults.max_age);
+  CHECK(c.spool->retry_schedule == defaults.retry_schedule);
+  CHECK_FALSE(c.spool->bounce_to.has_value());
 }

@@ -12,10 +12,17 @@ TEST_CASE("durations: plain seconds or a unit") {
   CHECK(parse_duration("30s") == 30s);
   CHECK(parse_duration("5m") == 300s);
   CHECK(parse_duration("1h") == 3600s);
+  CHECK(parse_duration("5d") == 5 * 24h);
+  CHECK(parse_duration("0d") == 0s);
+}
+
+TEST_CASE("durations: days are bounded like every other unit (at most 10 years)") {
+  CHECK(parse_duration("3650d") == 3650 * 24h);
+  CHECK_FALSE(parse_duration("3651d").has_value());
 }
 
 TEST_CASE("durations: anything else is rejected") {
-  for (const char* bad : {"", "s", "-5", "5 m", "5min", "5M", "1d", "1.5h", "5ms", " 5", "5s ", "99999999999h",
+  for (const char* bad : {"", "s", "-5", "5 m", "5min", "5M", "1D", "1 d", "1dd", "1.5d", "1.5h", "5ms", " 5", "5s ", "99999999999h",
                           "999999999999999999999999"}) {
     INFO(bad);
     CHECK_FALSE(parse_duration(bad).has_value());
