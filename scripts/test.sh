@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything, builds, and runs every test twice: once in the normal
-# build (warnings are errors) and once under AddressSanitizer +
+# build (warnings are errors here: -DXR_WERROR=ON) and once under AddressSanitizer +
 # UndefinedBehaviorSanitizer. This is the README's test command and CI's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,11 +13,11 @@ scripts/install-deps.sh
 jobs=$(nproc)
 
 echo "=== build: RelWithDebInfo (build/)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXR_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 
 echo "=== build: ASan+UBSan (build-asan/)"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXR_SANITIZE=ON -DXR_BUILD_BENCH=OFF >/dev/null
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXR_SANITIZE=ON -DXR_BUILD_BENCH=OFF -DXR_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 
 echo "=== tests: RelWithDebInfo"
