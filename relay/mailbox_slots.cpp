@@ -48,6 +48,14 @@ bool MailboxSlots::take_or_queue(const std::string& key, std::size_t limit, Take
   return false;
 }
 
+std::optional<MailboxSlots::Slot> MailboxSlots::try_acquire(const std::string& key, std::size_t limit) {
+  std::lock_guard g(mutex_);
+  auto& e = entries_[key];
+  if (e.used >= limit || e.waiting > 0) return std::nullopt;
+  ++e.used;
+  return Slot(this, key);
+}
+
 void MailboxSlots::release(const std::string& key) {
   std::unique_lock lock(mutex_);
   auto it = entries_.find(key);

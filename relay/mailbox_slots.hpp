@@ -49,6 +49,10 @@ class MailboxSlots {
   net::awaitable<std::optional<Slot>> acquire(std::string key, std::size_t limit,
                                               std::chrono::steady_clock::duration timeout);
 
+  // A slot only if one is free now and nobody waits for it (the spool's
+  // delivery engine: it comes back later rather than queue behind devices).
+  std::optional<Slot> try_acquire(const std::string& key, std::size_t limit);
+
   std::size_t in_use(const std::string& key) const;
   // Sessions waiting for a slot, by key (only keys with waiters).
   std::map<std::string, std::size_t> waiting() const;

@@ -1,6 +1,7 @@
-// xoauth2-relay: run | check-config | hash-password | doctor
+// xoauth2-relay: run | check-config | hash-password | doctor | queue
 #include "auth/password.hpp"
 #include "conf/config.hpp"
+#include "relay/cli/queue_command.hpp"
 #include "relay/doctor.hpp"
 #include "relay/log.hpp"
 #include "relay/server.hpp"
@@ -90,6 +91,35 @@ int run(const std::string& path, int threads) {
   return xr::relay::run_server(std::move(*loaded.config), opts, log);
 }
 
+// queue list|flush|delete|hold|release, each with -c/--config; the work is
+// in relay/cli/queue_command.cpp.
+CLI::App* add_queue_command(CLI::App& app, std::string& config, xr::relay::cli::QueueCommand& cmd) {
+  auto* queue = app.add_subcommand("queue", "Show or change the spool's queue (safe while the relay runs)");
+  queue->require_subcommand(1);
+  struct Sub {
+    const char* name;
+    const char* help;
+  };
+  static constexpr Sub kSubs[] = {
+      {"list", "List queued messages (--json for scripts)"},
+      {"flush", "Retry now: the given messages, or all"},
+      {"delete", "Delete messages without a bounce"},
+      {"hold", "Keep messages from being delivered until released"},
+      {"release", "Release held messages and retry them now"},
+  };
+  for (const auto& sub : kSubs) {
+    auto* s = queue->add_subcommand(sub.name, sub.help);
+    s->add_option("-c,--config", config, "Configuration file")->capture_default_str();
+    const std::string name = sub.name;
+    if (name == "list")
+      s->add_flag("--json", cmd.json, "JSON instead of a table");
+    else
+      s->add_option("ID", cmd.ids, "Queue ids, as `queue list` shows them")->required(name != "flush");
+    s->callback([&cmd, name] { cmd.action = name; });
+  }
+  return queue;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,10 +144,17 @@ int main(int argc, char** argv) {
   doctor_cmd->add_option("--tenant", doctor_options.tenant, "Only this tenant (its name in the config)");
   doctor_cmd->add_option("--mailbox", doctor_options.mailbox, "Only this mailbox");
 
+  xr::relay::cli::QueueCommand queue_command;
+  auto* queue_cmd = add_queue_command(app, config, queue_command);
+
   CLI11_PARSE(app, argc, argv);
   if (*run_cmd) return run(config, threads);
   if (*check_cmd) return check_config(config);
   if (*hash_cmd) return hash_password();
   if (*doctor_cmd) return doctor(config, doctor_options);
+  if (*queue_cmd) {
+    queue_command.config_path = config;
+    return xr::relay::cli::run_queue_command(queue_command, std::cout, std::cerr);
+  }
   return 2;
 }

@@ -25,7 +25,8 @@ constexpr Family kFamilies[] = {
      "XOAUTH2 logins at Office 365 by protocol and outcome (ok, refused, unavailable)."},
     {"xoauth2_relay_upstream_replies_total", "counter", "SMTP replies from Office 365 by class (2xx, 3xx, 4xx, 5xx)."},
     {"xoauth2_relay_messages_total", "counter",
-     "Messages by outcome: accepted (Office 365 said 250) or rejected (the device heard 4xx/5xx)."},
+     "Messages by outcome: accepted (Office 365 said 250), queued (spooled: durable on disk), "
+     "rejected (Office 365 refused it) or failed (the device heard a 4xx the relay made)."},
     {"xoauth2_relay_bytes_total", "counter",
      "Bytes relayed by protocol and direction (in: from devices, out: to devices)."},
     {"xoauth2_relay_token_requests_total", "counter", "Token requests to the identity platform by tenant and outcome."},
@@ -35,6 +36,14 @@ constexpr Family kFamilies[] = {
     {"xoauth2_relay_mailbox_waiting", "gauge",
      "Sessions waiting for a free connection to a mailbox (max_connections_per_mailbox)."},
     {"xoauth2_relay_config_reloads_total", "counter", "Configuration reloads by outcome."},
+    {"xoauth2_relay_spool_messages", "gauge", "Messages in the spool (queued, held or being delivered)."},
+    {"xoauth2_relay_spool_bytes", "gauge", "Bytes the spool's queued messages take on disk."},
+    {"xoauth2_relay_spool_oldest_age_seconds", "gauge", "Age of the oldest message in the spool (0 when empty)."},
+    {"xoauth2_relay_spool_accepted_total", "counter",
+     "Spooled messages by outcome: queued (250 Queued as) or refused (452 4.3.1 / 451: nothing queued)."},
+    {"xoauth2_relay_spool_deliveries_total", "counter",
+     "Delivery attempts from the spool by outcome: delivered, retry, failed (permanent: bounced) or expired (max_age)."},
+    {"xoauth2_relay_spool_bounces_total", "counter", "Delivery status notifications queued for failed or expired messages."},
 };
 
 const Family& family_of(std::string_view name) {

@@ -17,6 +17,8 @@
 
 namespace xr::relay {
 
+class DeliveryEngine;
+
 struct ConfigSnapshot {
   conf::Config config;
   // Upstream TLS per tenant (system CAs + the tenant's ca_file).
@@ -37,6 +39,8 @@ struct Services {
   std::atomic<std::size_t>& active_sessions;
   MailboxSlots& mailbox_slots;
   Metrics& metrics;
+  // The spool's delivery engine; null while no spool is configured.
+  std::atomic<DeliveryEngine*>& spool;
 };
 
 // A short id for correlating a session's log lines.

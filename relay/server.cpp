@@ -13,6 +13,7 @@
 #include "relay/runtime.hpp"
 #include "relay/session_registry.hpp"
 #include "relay/smtp_session.hpp"
+#include "relay/spool/delivery_engine.hpp"
 
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
@@ -77,7 +78,7 @@ class Server {
         tokens_(auth::make_curl_http_client(), token_events_, token_options(snapshot_->config)),
         login_cache_(snapshot_->config.limits.login_cache_ttl),
         blocking_(2),
-        services_{log_, tokens_, login_cache_, blocking_, active_, mailbox_slots_, metrics_} {
+        services_{log_, tokens_, login_cache_, blocking_, active_, mailbox_slots_, metrics_, spool_} {
     int n = opts.io_threads > 0 ? opts.io_threads : int(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<net::io_context>(1));
     tokens_.set_tenants(snapshot_->config.tenants);
@@ -91,6 +92,9 @@ class Server {
     admin_.emplace(main_ctx, log_, AdminHandlers{[this] { return render_metrics(); }, [this] { return not_ready(); }});
     try {
       const auto& cfg = current()->config;
+      // The spool first: messages queued before a restart are on their way
+      // before new ones arrive, and a spool we cannot own stops the start.
+      if (cfg.spool) start_spool(*cfg.spool);
       for (const auto& l : cfg.listeners) bind_listener(main_ctx, l);
       if (cfg.admin) admin_->start(*cfg.admin);
     } catch (const std::exception& e) {
@@ -127,6 +131,15 @@ class Server {
   std::shared_ptr<const ConfigSnapshot> current() {
     std::lock_guard lock(snapshot_mutex_);
     return snapshot_;
+  }
+
+  // --- spool -------------------------------------------------------------------
+
+  // Throws spool::SpoolError (a directory we do not own, another relay on it).
+  void start_spool(const conf::Spool& cfg) {
+    engine_ = std::make_unique<DeliveryEngine>(*contexts_[0], services_, [this] { return current(); }, cfg);
+    engine_->start();
+    spool_.store(engine_.get());
   }
 
   // --- listeners -------------------------------------------------------------
@@ -284,6 +297,12 @@ class Server {
     metrics_.replace("xoauth2_relay_token_expiry_seconds", token_expiry);
     metrics_.replace("xoauth2_relay_credential_expiry_seconds", credential_expiry);
     metrics_.replace("xoauth2_relay_mailbox_waiting", waiting);
+    if (engine_) {
+      auto st = engine_->stats();
+      metrics_.set("xoauth2_relay_spool_messages", {}, double(st.messages));
+      metrics_.set("xoauth2_relay_spool_bytes", {}, double(st.bytes));
+      metrics_.set("xoauth2_relay_spool_oldest_age_seconds", {}, st.oldest_age_s);
+    }
     return metrics_.render();
   }
 
@@ -291,6 +310,8 @@ class Server {
     std::vector<std::string> reasons;
     if (stopping_) reasons.push_back("shutting down");
     if (acceptors_.empty()) reasons.push_back("no listener is open");
+    if (engine_)
+      if (auto why = engine_->not_ready()) reasons.push_back(*why);
     for (const auto& [name, tenant] : current()->config.tenants)
       if (tokens_.stats(name).last_failed)
         reasons.push_back("tenant " + name + ": the last token request failed (see the token_failed log line)");
@@ -412,11 +433,28 @@ class Server {
     }
     apply_listeners(snap->config);
     apply_admin(snap->config);
+    apply_spool(snap->config);
     check_credentials();
     metrics_.add("xoauth2_relay_config_reloads_total", {{"outcome", "ok"}});
     log_.info("", "reloaded", {{"users", snap->config.users.size()}, {"tenants", snap->config.tenants.size()},
                                {"listeners", acceptors_.size()}});
     sd_notify(0, "READY=1");
+  }
+
+  // The queue and its schedule survive a reload; a spool configured for the
+  // first time starts now.
+  void apply_spool(const conf::Config& cfg) {
+    if (engine_) {
+      engine_->reload(cfg);
+      return;
+    }
+    if (!cfg.spool) return;
+    try {
+      start_spool(*cfg.spool);
+    } catch (const std::exception& e) {
+      log_.error("", "spool_failed", {{"dir", cfg.spool->dir}, {"error", e.what()},
+                                      {"result", "delivery: spool users hear 451 until this is fixed and reloaded"}});
+    }
   }
 
   void apply_admin(const conf::Config& cfg) {
@@ -437,12 +475,16 @@ class Server {
     stopping_ = true;
     for (auto& a : acceptors_) close_listener(*a);
     registry_.interrupt_all(StopPhase::drain);
+    if (engine_) engine_->drain();
     net::co_spawn(*contexts_[0], drain(), net::detached);
   }
 
+  // Device sessions and the spool's upstream connections.
+  std::size_t busy() const { return active_.load() + (engine_ ? engine_->active() : 0); }
+
   net::awaitable<void> wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
     net::steady_timer t(co_await net::this_coro::executor);
-    while (active_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    while (busy() > 0 && std::chrono::steady_clock::now() < deadline) {
       t.expires_after(std::chrono::milliseconds(50));
       co_await t.async_wait(net::as_tuple(net::use_awaitable));
     }
@@ -452,9 +494,13 @@ class Server {
   // sessions go on for the grace period, then hear BYE / -ERR.
   net::awaitable<void> drain() {
     co_await wait_for_sessions(std::chrono::steady_clock::now() + current()->config.limits.shutdown_grace);
-    if (active_.load() > 0) {
-      log_.warn("", "shutdown_cut", {{"sessions", active_.load()}, {"reason", "grace period over"}});
+    if (busy() > 0) {
+      log_.warn("", "shutdown_cut", {{"sessions", active_.load()},
+                                     {"deliveries", engine_ ? engine_->active() : 0},
+                                     {"reason", "grace period over"}});
       registry_.interrupt_all(StopPhase::cut);
+      // Spooled messages in flight stay queued and are retried after the restart.
+      if (engine_) engine_->cut();
       co_await wait_for_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(5));
     }
     if (active_.load() > 0) log_.warn("", "shutdown_forced", {{"sessions_cut", active_.load()}});
@@ -480,12 +526,15 @@ class Server {
   net::thread_pool blocking_;
   std::atomic<std::size_t> active_{0};
   MailboxSlots mailbox_slots_;
+  std::atomic<DeliveryEngine*> spool_{nullptr};
   Services services_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
   // Main context only: bound at start, changed by reloads (signals) and read by
   // /readyz, all on contexts_[0].
   std::vector<std::shared_ptr<Acceptor>> acceptors_;
   std::optional<AdminServer> admin_;
+  // On the main context; destroyed before the contexts it uses.
+  std::unique_ptr<DeliveryEngine> engine_;
   std::size_t next_ = 0;
   std::atomic<bool> stopping_{false};
 };

@@ -9,6 +9,7 @@
 #include "relay/session_core.hpp"
 #include "relay/session_registry.hpp"
 #include "relay/session_support.hpp"
+#include "relay/spool/spool_intake.hpp"
 #include "relay/token_wait.hpp"
 #include "relay/upstream_smtp.hpp"
 
@@ -149,7 +150,8 @@ class SmtpSession : public SessionCore {
             from_rewrite_->feed(data, rewritten_);
             data = rewritten_;
           }
-          co_await send_message_data(data);
+          if (spool_txn_) spool_->write(data);
+          else co_await send_message_data(data);
           break;
         }
         case smtp::EventKind::message_end: {
@@ -166,7 +168,8 @@ class SmtpSession : public SessionCore {
           ++messages_failed_;
           // A DATA stream cannot be cancelled in SMTP: dropping the upstream
           // connection is the only way to make sure the message is not sent.
-          if (upstream_) upstream_->abandon();
+          if (spool_txn_) spool_->reset();
+          else if (upstream_) upstream_->abandon();
           from_rewrite_.reset();
           log(LogLevel::warn, "message_aborted",
               {{"reason", result_ == "ok" ? "size_limit" : result_}, {"bytes", message_bytes_},
@@ -205,6 +208,12 @@ class SmtpSession : public SessionCore {
                                     {"check_ms", ms_since(checked_at)}});
     grant_ = std::move(decision.grant);
     tried_ = {user, grant_->mailbox, grant_->tenant};
+    if (spooling()) {
+      // Store and forward: Office 365 is the delivery engine's business.
+      login_outcome("ok");
+      machine_.complete_auth(smtp::AuthOutcome::ok);
+      co_return;
+    }
 
     auto opened = co_await open_upstream();
     if (opened) {
@@ -286,6 +295,7 @@ class SmtpSession : public SessionCore {
   net::awaitable<smtp::Reply> forward(const smtp::Command& cmd) {
     using K = smtp::CommandKind;
     std::string line = cmd.line;
+    std::string from = cmd.address;
     if (cmd.kind == K::mail) {
       if (!grant_) co_return smtp::make_reply(530, "5.7.0 Authentication required");
       if (!auth::sender_allowed(grant_->senders, cmd.address)) {
@@ -296,9 +306,15 @@ class SmtpSession : public SessionCore {
           co_return smtp::make_reply(550, "5.7.1 Sender address not allowed for this login");
         }
         line = smtp::mail_from_line(grant_->mailbox, cmd.params);
+        from = grant_->mailbox;
         log(LogLevel::info, "sender_rewritten", {{"from", cmd.address.empty() ? "<>" : cmd.address},
                                                  {"to", grant_->mailbox}});
       }
+      spool_txn_ = spooling();
+      if (spool_txn_) co_return spool_mail(from, cmd);
+    }
+    if (spool_txn_) co_return spool_command(cmd);
+    if (cmd.kind == K::mail) {
       if (!upstream_ || !upstream_->alive()) {
         if (upstream_) upstream_bytes_ += upstream_->bytes_sent();
         upstream_.reset();
@@ -368,7 +384,8 @@ class SmtpSession : public SessionCore {
     if (from_rewrite_) {
       rewritten_.clear();
       from_rewrite_->finish(rewritten_);
-      co_await send_message_data(rewritten_);
+      if (spool_txn_) spool_->write(rewritten_);
+      else co_await send_message_data(rewritten_);
       if (!from_rewrite_->replaced().empty())
         log(LogLevel::info, "from_header_rewritten",
             {{"from", from_rewrite_->replaced()}, {"to", grant_->mailbox},
@@ -376,6 +393,7 @@ class SmtpSession : public SessionCore {
       from_rewrite_.reset();
     }
     const auto bare_lf = machine_.message_bare_lf();
+    if (spool_txn_) co_return co_await spool_finish(bare_lf);
     std::optional<smtp::Reply> reply;
     if (upstream_ && upstream_->alive()) reply = co_await upstream_->message_end();
     if (!reply) {
@@ -398,12 +416,79 @@ class SmtpSession : public SessionCore {
     co_return *reply;
   }
 
+  // --- store and forward (delivery: spool) ----------------------------------
+
+  bool spooling() const { return grant_ && grant_->delivery == conf::Delivery::spool; }
+
+  smtp::Reply spool_mail(const std::string& from, const smtp::Command& cmd) {
+    auto* engine = svc_.spool.load();
+    if (!engine) {
+      // Only after a reload that configured a spool the relay could not open
+      // (logged as spool_failed): never fall back to direct silently.
+      spool_txn_ = false;
+      log(LogLevel::error, "spool_unavailable", {{"mailbox", grant_->mailbox}, {"fix", "see the spool_failed log line"}});
+      return smtp::make_reply(451, "4.3.0 Cannot queue the message now, try again later");
+    }
+    if (!spool_) spool_.emplace(*engine);
+    spool_->set_origin(id_, client_, grant_->user, grant_->tenant, grant_->mailbox);
+    auto reply = spool_->mail(from, cmd.address, cmd.params);
+    if (reply.code != 250) {
+      spool_txn_ = false;
+      svc_.metrics.add("xoauth2_relay_spool_accepted_total", {{"outcome", "refused"}});
+      log(LogLevel::warn, "spool_refused", {{"reason", spool_->last_error()}, {"mailbox", grant_->mailbox},
+                                            {"reply", reply.summary()}});
+    }
+    return reply;
+  }
+
+  smtp::Reply spool_command(const smtp::Command& cmd) {
+    switch (cmd.kind) {
+      case smtp::CommandKind::rcpt: return spool_->rcpt(cmd.address, cmd.params);
+      case smtp::CommandKind::data: {
+        auto reply = spool_->data();
+        if (reply.code != 354)
+          log(LogLevel::error, "spool_error", {{"error", spool_->last_error()}, {"reply", reply.summary()}});
+        return reply;
+      }
+      case smtp::CommandKind::rset:
+        spool_->reset();
+        spool_txn_ = false;
+        return smtp::make_reply(250, "2.0.0 OK");
+      default: return smtp::make_reply(250, "2.0.0 OK");
+    }
+  }
+
+  net::awaitable<smtp::Reply> spool_finish(std::size_t bare_lf) {
+    auto reply = co_await spool_->finish(svc_.blocking);
+    spool_txn_ = false;
+    const auto& env = spool_->envelope();
+    if (reply.code == 250) {
+      ++messages_ok_;
+      count_message("queued");
+      svc_.metrics.add("xoauth2_relay_spool_accepted_total", {{"outcome", "queued"}});
+      log(LogLevel::info, "queued", {{"id", spool_->last_id()}, {"mailbox", env.mailbox},
+                                     {"from", env.mail_from.empty() ? "<>" : env.mail_from},
+                                     {"rcpts", env.rcpts.size()}, {"size", spool_->message_size()},
+                                     {"bare_lf", bare_lf}, {"ms", ms_since(message_started_)}});
+    } else {
+      ++messages_failed_;
+      count_message("failed");
+      svc_.metrics.add("xoauth2_relay_spool_accepted_total", {{"outcome", "refused"}});
+      log(reply.code == 452 ? LogLevel::warn : LogLevel::error, reply.code == 452 ? "spool_refused" : "spool_error",
+          {{"reason", spool_->last_error()}, {"mailbox", env.mailbox}, {"size", spool_->message_size()},
+           {"reply", reply.summary()}});
+    }
+    co_return reply;
+  }
+
   std::optional<auth::Grant> grant_;  // set by a no_auth rule or a login
   smtp::Server machine_;
   std::unique_ptr<UpstreamSmtp> upstream_;
   std::optional<smtp::FromHeaderRewriter> from_rewrite_;  // during a message, with rewrite_sender.from_header
   std::string rewritten_;
   std::optional<MailboxSlots::Slot> slot_;  // held while upstream_ may be connected
+  std::optional<SpoolIntake> spool_;  // created at the first spooled MAIL
+  bool spool_txn_ = false;            // this transaction goes to the spool
   std::array<char, 16384> buf_{};
   bool in_data_ = false;
   Clock::time_point message_started_ = Clock::now();

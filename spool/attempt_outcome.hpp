@@ -32,6 +32,9 @@ struct AttemptReport {
   // pending. Empty when the attempt reached a verdict.
   std::string error;
   std::string final_reply;  // Office 365's last word on the message, for the log ("-" if none)
+  // Exchange said the mailbox is over a limit (is_mailbox_throttle): the
+  // whole lane pauses, not just this message.
+  bool throttled = false;
 };
 
 enum class Next {

@@ -69,5 +69,6 @@ def test_unit_has_what_operations_rely_on(staged):
                  "User=xoauth2-relay", "AmbientCapabilities=CAP_NET_BIND_SERVICE",
                  "CapabilityBoundingSet=CAP_NET_BIND_SERVICE", "ConfigurationDirectory=xoauth2-relay",
                  "StateDirectory=xoauth2-relay", "ProtectSystem=strict", "NoNewPrivileges=yes",
-                 "SystemCallFilter=@system-service", "MemoryDenyWriteExecute=yes"):
+                 "SystemCallFilter=@system-service", "MemoryDenyWriteExecute=yes",
+                 "ReadWritePaths=-/var/spool/xoauth2-relay"):
         assert line in unit, line
