@@ -18,7 +18,8 @@ class StandinControl:
 
     def stats(self):
         """{"token": {"requests", "issued", "tenants": {tid: {...}}},
-            "smtp": {"connections", "auth_ok", "auth_failed", "messages", "sessions": {mailbox: n}}}"""
+            "smtp": {"connections", "auth_ok", "auth_failed", "messages", "throttled",
+                     "quota_exceeded", "sessions": {mailbox: n}, "peak_sessions": {mailbox: n}}}"""
         return self._call("GET", "/stats")
 
     def messages(self):

@@ -299,6 +299,106 @@ def test_reject_data(standin):
     assert standin.messages() == []
 
 
+
+def test_concurrency_peak_and_throttled_counters(standin):
+    """peak_sessions: the most authenticated sessions a mailbox had at once
+    (what Exchange's limit counts); throttled: how many 432s were given."""
+    standin.knobs(max_concurrent_per_mailbox=2)
+    token = standin.token()
+    first = connect(standin, login="scanner@contoso.com", token=token)
+    second = connect(standin, login="scanner@contoso.com", token=token)
+    try:
+        with connect(standin) as third:
+            assert auth_reply(third, "scanner@contoso.com", token)[0] == 432
+            assert auth_reply(third, "scanner@contoso.com", token)[0] == 432
+        smtp = standin.stats()["smtp"]
+        assert smtp["peak_sessions"] == {"scanner@contoso.com": 2}
+        assert smtp["throttled"] == 2
+    finally:
+        first.quit()
+        second.quit()
+    # The peak stays after the sessions end; reset clears it.
+    deadline = time.monotonic() + 5
+    while standin.stats()["smtp"]["sessions"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert standin.stats()["smtp"]["peak_sessions"] == {"scanner@contoso.com": 2}
+    standin.reset()
+    assert standin.stats()["smtp"]["peak_sessions"] == {}
+    assert standin.stats()["smtp"]["throttled"] == 0
+
+
+QUOTA_REPLY = (b"5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process "
+               b"message due to a permanent exception with message [BeginDiagnosticData]Cannot submit "
+               b"message.[EndDiagnosticData]")
+
+
+def test_submission_quota_per_mailbox(standin):
+    standin.knobs(smtp_messages_per_minute=2, smtp_quota_window=1.5)
+    with connect(standin, login="scanner@contoso.com") as s:
+        for _ in range(2):
+            assert s.sendmail("scanner@contoso.com", ["a@example.com"], BODY) == {}
+        with pytest.raises(smtplib.SMTPDataError) as err:
+            s.sendmail("scanner@contoso.com", ["a@example.com"], BODY)
+        assert (err.value.smtp_code, err.value.smtp_error) == (554, QUOTA_REPLY)
+        # BDAT is counted the same way.
+        s.mail("scanner@contoso.com")
+        s.rcpt("a@example.com")
+        s.send(b"BDAT %d LAST\r\n" % len(BODY) + BODY)
+        assert s.getreply() == (554, QUOTA_REPLY)
+        # Another mailbox has its own quota.
+        with connect(standin, login="mfp@contoso.com") as other:
+            assert other.sendmail("mfp@contoso.com", ["a@example.com"], BODY) == {}
+        assert len(standin.messages()) == 3
+        assert standin.stats()["smtp"]["quota_exceeded"] == 2
+        # Once the oldest submissions leave the window, the mailbox may send again.
+        oldest = standin.messages()[0]["time"]
+        while time.time() < oldest + 1.6:
+            time.sleep(0.05)
+        assert s.sendmail("scanner@contoso.com", ["a@example.com"], BODY) == {}
+    assert [m["mailbox"] for m in standin.messages()] == ["scanner@contoso.com"] * 2 + [
+        "mfp@contoso.com", "scanner@contoso.com"]
+
+
+def test_submission_quota_default_window_is_a_minute(standin):
+    standin.knobs(smtp_messages_per_minute=0)
+    assert standin.knobs()["smtp_quota_window"] == 60
+    with connect(standin, login="scanner@contoso.com") as s:
+        with pytest.raises(smtplib.SMTPDataError) as err:
+            s.sendmail("scanner@contoso.com", ["a@example.com"], BODY)
+        assert err.value.smtp_code == 554
+    assert standin.messages() == []
+
+
+def test_reject_rcpt(standin):
+    not_found = "5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"
+    standin.knobs(reject_rcpt={"Nobody@Example.com": {"code": 550, "text": not_found},
+                               "busy@example.com": {"code": 452, "text": "4.2.2 Mailbox full"}})
+    with connect(standin, login="scanner@contoso.com") as s:
+        s.mail("scanner@contoso.com")
+        assert s.rcpt("nobody@example.com") == (550, not_found.encode())  # any case
+        assert s.rcpt("busy@example.com") == (452, b"4.2.2 Mailbox full")
+        assert s.rcpt("a@example.com")[0] == 250
+        assert s.data(BODY)[0] == 250
+    [m] = standin.messages()
+    assert m["rcpts"] == ["a@example.com"]
+    with pytest.raises(urllib.error.HTTPError):
+        standin.knobs(reject_rcpt={"a@example.com": {"code": "550"}})
+
+
+def test_messages_record_their_connection(standin):
+    """Each stored message says which SMTP connection (1, 2, ... since the
+    reset) brought it, so tests can see messages that shared a session."""
+    with connect(standin, login="scanner@contoso.com") as s:
+        s.sendmail("scanner@contoso.com", ["a@example.com"], BODY)
+        s.sendmail("scanner@contoso.com", ["a@example.com"], BODY)
+    with connect(standin, login="scanner@contoso.com") as s:
+        s.sendmail("scanner@contoso.com", ["a@example.com"], BODY)
+    msgs = standin.messages()
+    assert [m["connection"] for m in msgs] == [1, 1, 2]
+    assert all(abs(m["time"] - time.time()) < 30 for m in msgs)
+
+
 STEPS = ["greeting", "ehlo", "auth", "mail", "rcpt", "data_start", "data_mid", "data_end"]
 
 

@@ -21,6 +21,9 @@ FAIL_535 = "535 5.7.3 Authentication unsuccessful [standin]"
 DISABLED_535 = ("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled "
                 "for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. "
                 "[standin]")
+QUOTA_554 = ("554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to "
+             "process message due to a permanent exception with message [BeginDiagnosticData]Cannot "
+             "submit message.[EndDiagnosticData]")
 ROLE = "SMTP.SendAsApp"
 ADDR = re.compile(r"^(FROM|TO):\s*<([^<>]*)>(.*)$", re.IGNORECASE)
 
@@ -72,6 +75,7 @@ class Session:
         self.tls = False
         self.greeted = False
         self.mailbox = None   # set by a successful AUTH
+        self.connection = None  # this connection's number (stats' "connections" after it)
         self.send_as = []
         self.reset()
 
@@ -104,7 +108,7 @@ class Session:
         return line
 
     async def run(self):
-        self.state.count_smtp("connections")
+        self.connection = self.state.count_smtp("connections")
         try:
             delay = self.state.knob("greeting_delay")
             if delay:
@@ -228,6 +232,7 @@ class Session:
         if why:
             return await self.refuse(FAIL_535, why)
         if not st.session_open(mailbox, st.knob("max_concurrent_per_mailbox")):
+            st.count_smtp("throttled")
             return await self.refuse("432 4.3.2 Concurrent connections limit exceeded.",
                                      f"concurrency limit for {mailbox}")
         self.mailbox, self.send_as = mailbox, send_as
@@ -265,6 +270,11 @@ class Session:
         if not m or m.group(1).upper() != "TO" or not m.group(2):
             return await self.reply("501 5.5.4 Invalid arguments")
         self.drop_point("rcpt")
+        rejects = {k.lower(): v for k, v in (self.state.knob("reject_rcpt") or {}).items()}
+        rejection = rejects.get(m.group(2).lower())
+        if rejection:
+            log(f"RCPT refused by knob reject_rcpt: {rejection['code']}")
+            return await self.reply(f"{rejection['code']} {rejection.get('text', '')}".rstrip())
         self.rcpts.append(m.group(2))
         await self.reply("250 2.1.5 Recipient OK")
 
@@ -332,7 +342,10 @@ class Session:
             rejection = self.state.knob("reject_data")
             if rejection:
                 return await self.reply(f"{rejection['code']} {rejection.get('text', '')}".rstrip())
-            mid = self.state.store(self.mailbox, self.mail_from, self.rcpts, data)
+            mid = self.state.store(self.mailbox, self.mail_from, self.rcpts, data, self.connection)
+            if mid is None:
+                log(f"submission quota exceeded for {self.mailbox}")
+                return await self.reply(QUOTA_554)
             self.srv.save_copy(mid, data)
             await self.reply(f"250 2.0.0 OK <{mid}> [Hostname=standin]")
         finally:

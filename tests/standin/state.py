@@ -1,6 +1,7 @@
 """Everything tests can see or change at run time: knobs, counters, and the
 messages Exchange accepted. Shared by the asyncio SMTP server and the
 threaded HTTP servers, hence one lock around every access."""
+import collections
 import copy
 import threading
 import time
@@ -18,6 +19,9 @@ KNOB_DEFAULTS = {
     "smtp_auth_disabled": False, # every AUTH -> 535 5.7.139
     "auth_fail_challenge": False,  # failures first send a Google-style 334 <base64 JSON>
     "max_concurrent_per_mailbox": None,  # None = unlimited; else 432 4.3.2 beyond it
+    "smtp_messages_per_minute": None,  # None = unlimited; else 554 5.2.0 quota answer beyond it
+    "smtp_quota_window": 60,     # seconds smtp_messages_per_minute counts over (shorter: faster tests)
+    "reject_rcpt": None,         # {address: {"code": 550, "text": "5.1.10 ..."}} as RCPT TO replies
     "reject_data": None,         # {"code": 554, "text": "5.6.0 ..."} as the final DATA reply
     "drop_after": None,          # see DROP_POINTS
     "reply_delay": 0,            # seconds before every SMTP reply
@@ -46,10 +50,18 @@ def _check(name, value):
     if name == "reject_data" and not (isinstance(value, dict) and isinstance(value.get("code"), int)
                                       and isinstance(value.get("text", ""), str)):
         raise KnobError("reject_data must be {\"code\": int, \"text\": str}")
+    if name == "reject_rcpt" and not (isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, dict) and isinstance(v.get("code"), int)
+            and not isinstance(v.get("code"), bool) and isinstance(v.get("text", ""), str)
+            for k, v in value.items())):
+        raise KnobError("reject_rcpt must be {address: {\"code\": int, \"text\": str}}")
     if name in ("token_lifetime", "token_delay", "reply_delay", "greeting_delay",
-                "max_concurrent_per_mailbox") and (isinstance(value, bool)
-                                                   or not isinstance(value, (int, float))):
+                "max_concurrent_per_mailbox", "smtp_messages_per_minute",
+                "smtp_quota_window") and (isinstance(value, bool)
+                                          or not isinstance(value, (int, float))):
         raise KnobError(f"{name} must be a number")
+    if name == "smtp_quota_window" and value <= 0:
+        raise KnobError("smtp_quota_window must be more than 0 seconds")
 
 
 class State:
@@ -61,10 +73,16 @@ class State:
         with self.lock:
             self.knobs = dict(KNOB_DEFAULTS)
             self.token = {"requests": 0, "issued": 0, "tenants": {}}
-            self.smtp = {"connections": 0, "auth_ok": 0, "auth_failed": 0, "messages": 0}
+            # throttled: 432 4.3.2 replies (concurrency); quota_exceeded: 554 5.2.0 replies
+            self.smtp = {"connections": 0, "auth_ok": 0, "auth_failed": 0, "messages": 0,
+                         "throttled": 0, "quota_exceeded": 0}
             self.counters = {p: {"connections": 0, "auth_ok": 0, "auth_failed": 0} for p in ("imap", "pop3")}
             # protocol -> mailbox -> authenticated sessions now open
             self.sessions = {"smtp": {}, "imap": {}, "pop3": {}}
+            # protocol -> mailbox -> the most authenticated sessions open at once
+            self.peak = {"smtp": {}, "imap": {}, "pop3": {}}
+            # mailbox -> times (monotonic) of the SMTP submissions accepted (quota)
+            self.submissions = {}
             self.messages = []
             self._seq = 0
             self.mailboxes = {}  # address -> {"uidvalidity", "next_uid", "messages": [...]}
@@ -93,8 +111,10 @@ class State:
             per[what] += 1
 
     def count_smtp(self, what):
+        """Adds one to an SMTP counter; returns the new value."""
         with self.lock:
             self.smtp[what] += 1
+            return self.smtp[what]
 
     def count(self, protocol, what):
         """IMAP/POP3 counters: connections, auth_ok, auth_failed."""
@@ -110,6 +130,8 @@ class State:
             if limit is not None and n >= limit:
                 return False
             open_now[mailbox] = n + 1
+            peak = self.peak[protocol]
+            peak[mailbox] = max(peak.get(mailbox, 0), n + 1)
             return True
 
     def session_close(self, mailbox, protocol="smtp"):
@@ -124,9 +146,10 @@ class State:
     def stats(self):
         with self.lock:
             out = {"token": copy.deepcopy(self.token),
-                   "smtp": dict(self.smtp, sessions=dict(self.sessions["smtp"]))}
+                   "smtp": dict(self.smtp, sessions=dict(self.sessions["smtp"]),
+                                peak_sessions=dict(self.peak["smtp"]))}
             for p, c in self.counters.items():
-                out[p] = dict(c, sessions=dict(self.sessions[p]))
+                out[p] = dict(c, sessions=dict(self.sessions[p]), peak_sessions=dict(self.peak[p]))
             return out
 
     # mailboxes (IMAP and POP3 read and change them) ------------------------
@@ -160,12 +183,25 @@ class State:
             box["messages"] = [m for m in box["messages"] if m["uid"] not in set(uids)]
 
     # messages ------------------------------------------------------------
-    def store(self, mailbox, mail_from, rcpts, data):
+    def store(self, mailbox, mail_from, rcpts, data, connection=None):
+        """Accepts a message; returns its id, or None when the mailbox is over
+        the knob smtp_messages_per_minute (then nothing is stored). Checked and
+        counted under one lock, so parallel sessions cannot both slip in."""
         with self.lock:
+            now = time.monotonic()
+            limit, window = self.knobs["smtp_messages_per_minute"], self.knobs["smtp_quota_window"]
+            times = self.submissions.setdefault(mailbox, collections.deque())
+            while times and times[0] <= now - window:
+                times.popleft()
+            if limit is not None and len(times) >= limit:
+                self.smtp["quota_exceeded"] += 1
+                return None
+            times.append(now)
             self._seq += 1
             mid = f"{int(time.time())}.{self._seq}@standin"
             self.messages.append({"id": mid, "mailbox": mailbox, "mail_from": mail_from,
-                                  "rcpts": list(rcpts), "data": bytes(data)})
+                                  "rcpts": list(rcpts), "data": bytes(data),
+                                  "connection": connection, "time": time.time()})
             self.smtp["messages"] += 1
             return mid
 
