@@ -8,8 +8,11 @@ import asyncio
 import base64
 import json
 import multiprocessing
+import re
 import ssl
 import time
+
+QUEUED = re.compile(rb"^250 2\.0\.0 Queued as ([0-9A-F]{20})\r?\n$")
 
 
 def message(size):
@@ -27,10 +30,10 @@ async def expect(reader, code):
         if line[3:4] != b"-":
             if not line.startswith(code):
                 raise RuntimeError(line.decode(errors="replace").strip())
-            return
+            return line
 
 
-async def one_session(args, msg, ctx, latencies):
+async def one_session(args, msg, ctx, latencies, ids):
     reader, writer = await asyncio.open_connection("127.0.0.1", args.port, limit=1 << 20)
 
     async def cmd(line, code):
@@ -54,7 +57,13 @@ async def one_session(args, msg, ctx, latencies):
             await cmd(b"DATA", b"354")
             writer.write(msg + b".\r\n")
             await writer.drain()
-            await expect(reader, b"250")
+            reply = await expect(reader, b"250")
+            if args.expect_queued:
+                # delivery: spool: the relay's own acceptance, after fsync.
+                m = QUEUED.match(reply)
+                if not m:
+                    raise RuntimeError("not a spool acceptance: " + reply.decode(errors="replace").strip())
+                ids.append(m.group(1).decode())
             latencies.append(time.perf_counter() - t0)
         await cmd(b"QUIT", b"221")
     finally:
@@ -64,18 +73,18 @@ async def one_session(args, msg, ctx, latencies):
 async def worker_main(args, sessions):
     ctx = ssl.create_default_context(cafile=args.ca) if args.ca else None
     msg = message(args.size)
-    latencies, errors = [], []
+    latencies, errors, ids = [], [], []
     sem = asyncio.Semaphore(args.concurrency)
 
     async def guarded():
         async with sem:
             try:
-                await one_session(args, msg, ctx, latencies)
+                await one_session(args, msg, ctx, latencies, ids)
             except Exception as e:  # counted, first few reported
                 errors.append(repr(e))
 
     await asyncio.gather(*(guarded() for _ in range(sessions)))
-    return latencies, errors
+    return latencies, errors, ids
 
 
 def worker(args, sessions, out):
@@ -94,6 +103,8 @@ def main():
     p.add_argument("--messages", type=int, default=1)
     p.add_argument("--size", type=int, default=10_000)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--expect-queued", action="store_true",
+                   help="every DATA reply must be `250 2.0.0 Queued as <ID>` (delivery: spool); prints the ids")
     args = p.parse_args()
     q = multiprocessing.Queue()
     per = [args.sessions // args.workers + (1 if i < args.sessions % args.workers else 0) for i in range(args.workers)]
@@ -112,7 +123,8 @@ def main():
                       "first_errors": errors[:3], "seconds": round(seconds, 2),
                       "sessions_per_s": round(args.sessions / seconds, 1),
                       "mb_per_s": round(len(lat) * args.size / seconds / 1e6, 2),
-                      "p50_ms": pick(0.50), "p99_ms": pick(0.99)}))
+                      "p50_ms": pick(0.50), "p99_ms": pick(0.99),
+                      **({"queued_ids": [i for r in results for i in r[2]]} if args.expect_queued else {})}))
 
 
 if __name__ == "__main__":

@@ -65,6 +65,53 @@ def rss_kib(pid):
 
 class Stand:
     def __init__(self, relay_bin):
+        self.start_peers(relay_bin)
+        # A second STARTTLS listener with an ECDSA P-256 certificate: the
+        # listener's key type dominates the device-side handshake cost.
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-days", "2", "-keyout", os.path.join(self.dir, "ec.key"),
+                        "-out", os.path.join(self.dir, "ec.crt")], check=True, capture_output=True)
+        self.ec_ca = os.path.join(self.dir, "ec.crt")
+        self.starttls_port, self.plain_port, self.ec_port = free_port(), free_port(), free_port()
+        self.imap_port, self.imaps_port = free_port(), free_port()
+        cfg = f"""server: {{hostname: relay.bench}}
+log: {{level: warn}}
+{self.tenant_yaml(self.sink_port)}
+listeners:
+  - {{protocol: smtp, listen: "127.0.0.1:{self.starttls_port}", tls: starttls, cert_file: server.crt, key_file: server.key}}
+  - {{protocol: smtp, listen: "127.0.0.1:{self.plain_port}", tls: none, allow_plaintext_auth: true}}
+  - {{protocol: smtp, listen: "127.0.0.1:{self.ec_port}", tls: starttls, cert_file: ec.crt, key_file: ec.key}}
+  - {{protocol: imap, listen: "127.0.0.1:{self.imap_port}", tls: none, allow_plaintext_auth: true}}
+  - {{protocol: imap, listen: "127.0.0.1:{self.imaps_port}", tls: implicit, cert_file: ec.crt, key_file: ec.key}}
+users:
+{{users}}
+limits: {{max_sessions: 30000}}
+"""
+        # Mailboxes allow at most 1000 connections each: long-session
+        # benchmarks spread over IDLE_USERS users, each with its own mailbox.
+        users = "\n".join(f'  bench{i:02d}: {{password_hash: "{self.pw_hash}", tenant: contoso, '
+                          f'mailbox: bench{i:02d}@contoso.com, senders: ["*@contoso.com"]}}'
+                          for i in range(IDLE_USERS))
+        self.config = os.path.join(self.dir, "relay.yaml")
+        with open(self.config, "w") as f:
+            f.write(cfg.replace("{users}", users))
+        self.start_relay()
+
+    def tenant_yaml(self, smtp_port, smtp_extra="max_connections_per_mailbox: 1000"):
+        return f"""tenants:
+  contoso:
+    tenant_id: {TENANT_ID}
+    client_id: {CLIENT_ID}
+    client_secret_file: contoso.secret
+    authority: https://127.0.0.1:{self.ports['token']}
+    smtp: {{host: 127.0.0.1, port: {smtp_port}, tls: starttls, {smtp_extra}}}
+    imap: {{host: 127.0.0.1, port: {self.sink_imap_port}, tls: implicit, max_connections_per_mailbox: 1000}}
+    ca_file: ca.crt"""
+
+    def start_peers(self, relay_bin, sink_stats=None):
+        """The token stand-in and the sink; the relay's password hash."""
+        self.relay_bin = relay_bin
         self.dir = tempfile.mkdtemp(prefix="xr-bench-")
         self.procs = []
         secret = os.urandom(24).hex()
@@ -83,55 +130,14 @@ class Stand:
         self.ports = json.load(open(ports_file))
         self.ca = os.path.join(self.dir, "ca.crt")
         sink_port_file = os.path.join(self.dir, "sink.port")
-        self.start([PY, os.path.join(HERE, "sink.py"), "--cert", os.path.join(self.dir, "server.crt"),
-                    "--key", os.path.join(self.dir, "server.key"), "--port-file", sink_port_file], "sink.log")
+        self.sink = self.start_sink(sink_port_file, stats_file=sink_stats)
         wait_for(lambda: os.path.exists(sink_port_file) and os.path.getsize(sink_port_file) > 0, "the sink")
         self.sink_port, self.sink_imap_port = map(int, open(sink_port_file).read().split())
-        pw_hash = subprocess.run([relay_bin, "hash-password"], input=PASSWORD + "\n", capture_output=True,
-                                 text=True, check=True).stdout.strip().splitlines()[-1]
-        # A second STARTTLS listener with an ECDSA P-256 certificate: the
-        # listener's key type dominates the device-side handshake cost.
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                        "-days", "2", "-keyout", os.path.join(self.dir, "ec.key"),
-                        "-out", os.path.join(self.dir, "ec.crt")], check=True, capture_output=True)
-        self.ec_ca = os.path.join(self.dir, "ec.crt")
-        self.starttls_port, self.plain_port, self.ec_port = free_port(), free_port(), free_port()
-        self.imap_port, self.imaps_port = free_port(), free_port()
-        cfg = f"""server: {{hostname: relay.bench}}
-log: {{level: warn}}
-tenants:
-  contoso:
-    tenant_id: {TENANT_ID}
-    client_id: {CLIENT_ID}
-    client_secret_file: contoso.secret
-    authority: https://127.0.0.1:{self.ports['token']}
-    smtp: {{host: 127.0.0.1, port: {self.sink_port}, tls: starttls, max_connections_per_mailbox: 1000}}
-    imap: {{host: 127.0.0.1, port: {self.sink_imap_port}, tls: implicit, max_connections_per_mailbox: 1000}}
-    ca_file: ca.crt
-listeners:
-  - {{protocol: smtp, listen: "127.0.0.1:{self.starttls_port}", tls: starttls, cert_file: server.crt, key_file: server.key}}
-  - {{protocol: smtp, listen: "127.0.0.1:{self.plain_port}", tls: none, allow_plaintext_auth: true}}
-  - {{protocol: smtp, listen: "127.0.0.1:{self.ec_port}", tls: starttls, cert_file: ec.crt, key_file: ec.key}}
-  - {{protocol: imap, listen: "127.0.0.1:{self.imap_port}", tls: none, allow_plaintext_auth: true}}
-  - {{protocol: imap, listen: "127.0.0.1:{self.imaps_port}", tls: implicit, cert_file: ec.crt, key_file: ec.key}}
-users:
-{{users}}
-limits: {{max_sessions: 30000}}
-"""
-        # Mailboxes allow at most 1000 connections each: long-session
-        # benchmarks spread over IDLE_USERS users, each with its own mailbox.
-        users = "\n".join(f'  bench{i:02d}: {{password_hash: "{pw_hash}", tenant: contoso, '
-                          f'mailbox: bench{i:02d}@contoso.com, senders: ["*@contoso.com"]}}'
-                          for i in range(IDLE_USERS))
-        with open(os.path.join(self.dir, "relay.yaml"), "w") as f:
-            f.write(cfg.replace("{users}", users))
-        self.relay_bin = relay_bin
-        self.start_relay()
+        self.pw_hash = subprocess.run([relay_bin, "hash-password"], input=PASSWORD + "\n", capture_output=True,
+                                      text=True, check=True).stdout.strip().splitlines()[-1]
 
     def start_relay(self):
-        self.relay = self.start([self.relay_bin, "run", "--config", os.path.join(self.dir, "relay.yaml")],
-                                "relay.log")
+        self.relay = self.start([self.relay_bin, "run", "--config", self.config], "relay.log")
         wait_for(lambda: port_open(self.plain_port), "the relay")
 
     def restart_relay(self):
@@ -141,6 +147,11 @@ limits: {{max_sessions: 30000}}
         self.relay.wait(30)
         self.procs.remove(self.relay)
         self.start_relay()
+
+    def start_sink(self, port_file, smtp_port=0, stats_file=None, log="sink.log"):
+        return self.start([PY, os.path.join(HERE, "sink.py"), "--cert", os.path.join(self.dir, "server.crt"),
+                           "--key", os.path.join(self.dir, "server.key"), "--port-file", port_file,
+                           "--smtp-port", str(smtp_port)] + (["--stats-file", stats_file] if stats_file else []), log)
 
     def start(self, argv, log, stdin=subprocess.DEVNULL):
         p = subprocess.Popen(argv, stdout=open(os.path.join(self.dir, log), "w"), stderr=subprocess.STDOUT,
@@ -220,7 +231,15 @@ def main():
     ap.add_argument("--relay", required=True)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="smaller scenarios (a smoke test of the bench itself)")
+    ap.add_argument("--spool", action="store_true",
+                    help="the store-and-forward scenarios (bench/spool.py) instead of the others")
+    ap.add_argument("--memory-runs", type=int, help="--spool: runs of the 1 GB memory scenario (default --runs)")
+    ap.add_argument("--no-deliver", action="store_true", help="--spool: do not deliver the 1 GB queue afterwards")
+    ap.add_argument("--json", help="--spool: also write every run's figures to this file")
     args = ap.parse_args()
+    if args.spool:
+        import spool  # bench/spool.py, beside this file
+        return spool.main(args)
     n_short = 300 if args.quick else 2000
     n_idle = 200 if args.quick else 1000
     # A spliced session holds two descriptors: 10,000 sessions need more than

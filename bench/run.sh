@@ -3,6 +3,8 @@
 # stand-in and a fast SMTP/IMAP sink on 127.0.0.1, runs the scenarios in
 # bench/run.py and prints the figures.
 # Usage: bench/run.sh [--runs N] [--quick]
+#        bench/run.sh --spool [--runs N] [--quick] [--memory-runs N] [--no-deliver] [--json FILE]
+#          (store and forward: bench/spool.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -4,9 +4,12 @@ XOAUTH2 (any bearer accepted), messages counted and discarded; IMAP with
 implicit TLS, AUTHENTICATE XOAUTH2, SELECT and IDLE (enough to hold idle
 sessions). It checks nothing, so the relay and not the peer is what a
 benchmark measures. 127.0.0.1 only. Writes its ports to --port-file
-("smtp imap") once listening."""
+("smtp imap") once listening; --smtp-port picks the SMTP port (default: any
+free one); --stats-file gets '{"sessions": S, "messages": M, "bytes": B}'
+whenever the counters change (the spool benchmark counts deliveries)."""
 import argparse
 import asyncio
+import json
 import os
 import resource
 import ssl
@@ -120,15 +123,30 @@ async def main(args):
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
-    smtp = await asyncio.start_server(lambda r, w: session(r, w, ctx), "127.0.0.1", 0, backlog=4096,
+    smtp = await asyncio.start_server(lambda r, w: session(r, w, ctx), "127.0.0.1", args.smtp_port, backlog=4096,
                                       limit=1 << 20)
     imap = await asyncio.start_server(imap_session, "127.0.0.1", 0, backlog=4096, ssl=ctx)
     ports = [srv.sockets[0].getsockname()[1] for srv in (smtp, imap)]
     with open(args.port_file + ".tmp", "w") as f:
         f.write(" ".join(map(str, ports)))
     os.replace(args.port_file + ".tmp", args.port_file)
+    tasks = [smtp.serve_forever(), imap.serve_forever()]
+    if args.stats_file:
+        tasks.append(write_stats(args.stats_file))
     async with smtp, imap:
-        await asyncio.gather(smtp.serve_forever(), imap.serve_forever())
+        await asyncio.gather(*tasks)
+
+
+async def write_stats(path):
+    last = None
+    while True:
+        now = (Counters.sessions, Counters.messages, Counters.bytes)
+        if now != last:
+            with open(path + ".tmp", "w") as f:
+                json.dump(dict(zip(("sessions", "messages", "bytes"), now)), f)
+            os.replace(path + ".tmp", path)
+            last = now
+        await asyncio.sleep(0.05)
 
 
 if __name__ == "__main__":
@@ -136,4 +154,6 @@ if __name__ == "__main__":
     p.add_argument("--cert", required=True)
     p.add_argument("--key", required=True)
     p.add_argument("--port-file", required=True)
+    p.add_argument("--smtp-port", type=int, default=0)
+    p.add_argument("--stats-file")
     asyncio.run(main(p.parse_args()))
