@@ -213,7 +213,15 @@ void DeliveryEngine::Impl::take(const std::string& id) {
 void DeliveryEngine::Impl::refresh(const std::string& id) {
   auto it = items.find(id);
   if (it != items.end() && it->second.busy) return;  // our own attempt: it knows
-  auto entry = store.load(id);
+  std::optional<spool::Entry> entry;
+  try {
+    entry = store.load(id);
+  } catch (const spool::SpoolError& e) {
+    // Damaged under our feet: never delivered; the next start moves it to corrupt/.
+    svc.log.error("", "spool_corrupt", {{"id", id}, {"error", e.what()}});
+    erase(id);
+    return;
+  }
   if (!entry) {
     if (it != items.end()) {
       svc.log.info("", "spool_removed", {{"id", id}, {"by", "queue delete"}});
@@ -234,7 +242,13 @@ void DeliveryEngine::Impl::refresh(const std::string& id) {
 }
 
 void DeliveryEngine::Impl::rescan() {
-  auto scan = store.scan(/*remove_temp=*/false);
+  spool::Store::Scan scan;
+  try {
+    scan = store.scan(/*remove_temp=*/false);
+  } catch (const spool::SpoolError& e) {
+    svc.log.error("", "spool_error", {{"error", e.what()}, {"while", "rescanning after lost inotify events"}});
+    return;
+  }
   std::set<std::string> present;
   for (auto& e : scan.entries) {
     present.insert(e.envelope.id);

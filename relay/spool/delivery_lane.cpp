@@ -161,28 +161,41 @@ net::awaitable<void> DeliveryEngine::Impl::use_connection(UpstreamSmtp& up, Lane
   co_await up.quit();
 }
 
-net::awaitable<void> DeliveryEngine::Impl::attempt(UpstreamSmtp& up, Lane& lane, const std::string& id) {
+std::optional<spool::LockedEntry> DeliveryEngine::Impl::claim(const std::string& id) {
   take(id);
-  bool busy = false;
-  auto locked = store.lock(id, 0, &busy);
   auto it = items.find(id);
+  bool busy = false;
+  std::optional<spool::LockedEntry> locked;
+  try {
+    locked = store.lock(id, 0, &busy);
+  } catch (const spool::SpoolError& e) {
+    // Damaged: never delivered; the next start moves it to corrupt/.
+    svc.log.error("", "spool_corrupt", {{"id", id}, {"error", e.what()}});
+    erase(id);
+    return std::nullopt;
+  }
   if (!locked) {
-    if (busy && it != items.end()) {
+    if (busy && it != items.end()) {  // `queue ...` has it right now
       it->second.next_ms = unix_ms_now() + kBusyRetryMs;
       make_ready(id);
     } else {
-      erase(id);
+      erase(id);  // deleted meanwhile
     }
-    co_return;
+    return std::nullopt;
   }
-  if (it == items.end()) co_return;  // removed meanwhile; the lock goes
-  it->second.busy = true;
-  const auto& entry = locked->entry();
-  if (entry.state.held) {
-    it->second.busy = false;
+  if (it == items.end()) return std::nullopt;  // not ours to deliver; the lock goes
+  if (locked->entry().state.held) {
     it->second.held = true;
-    co_return;
+    return std::nullopt;
   }
+  it->second.busy = true;
+  return locked;
+}
+
+net::awaitable<void> DeliveryEngine::Impl::attempt(UpstreamSmtp& up, Lane& lane, const std::string& id) {
+  auto locked = claim(id);
+  if (!locked) co_return;
+  const auto& entry = locked->entry();
   const auto now_ms = unix_ms_now();
   const auto r = rules();
   spool::AttemptReport report;
@@ -291,24 +304,8 @@ net::awaitable<void> DeliveryEngine::Impl::fail_due(Lane& lane, const std::strin
     // a moment ago and charged it already: one failure is one attempt.
     auto it = items.find(id);
     if (it == items.end() || it->second.busy || it->second.held || it->second.next_ms > unix_ms_now()) continue;
-    take(id);
-    bool busy = false;
-    auto locked = store.lock(id, 0, &busy);
-    if (!locked) {
-      if (busy) {
-        it->second.next_ms = now_ms + kBusyRetryMs;
-        make_ready(id);
-      } else {
-        erase(id);
-      }
-      continue;
-    }
-    it->second.busy = true;
-    if (locked->entry().state.held) {
-      it->second.busy = false;
-      it->second.held = true;
-      continue;
-    }
+    auto locked = claim(id);
+    if (!locked) continue;
     spool::AttemptReport report;
     report.error = error;
     report.final_reply = "-";

@@ -59,6 +59,9 @@ struct DeliveryEngine::Impl : std::enable_shared_from_this<Impl> {
   net::awaitable<void> worker(std::string lane_key);
   net::awaitable<void> deliver_lane(Lane& lane, const std::string& key);
   net::awaitable<void> use_connection(UpstreamSmtp& up, Lane& lane, std::string token);
+  // Locks an entry for an attempt and marks it busy; nullopt (index updated)
+  // when it is gone, held, damaged or locked by `queue ...` right now.
+  std::optional<spool::LockedEntry> claim(const std::string& id);
   net::awaitable<void> attempt(UpstreamSmtp& up, Lane& lane, const std::string& id);
   net::awaitable<spool::AttemptReport> send(UpstreamSmtp& up, spool::LockedEntry& locked);
   // Every due message of the lane fails this attempt the same way (no token,
