@@ -20,6 +20,11 @@ echo "=== build: ASan+UBSan (build-asan/)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXR_SANITIZE=ON -DXR_BUILD_BENCH=OFF -DXR_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 
+# The benchmark is Python driving the relay: compiling it here keeps it from
+# rotting between the runs that produce docs/benchmarks.md.
+echo "=== bench: compile check"
+/usr/bin/python3 -c 'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' bench/*.py
+
 echo "=== tests: RelWithDebInfo"
 ctest --test-dir build --output-on-failure --timeout 1800
 
