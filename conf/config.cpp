@@ -8,8 +8,6 @@
 
 #include <exception>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace xr::conf {
 namespace {
@@ -41,7 +39,7 @@ void load_document(LoadContext& ctx, const YAML::Node& root, Config& cfg) {
   }
   Entry top{root, YAML::Mark{}, ""};
   MapReader m(ctx.diag, top, {"server", "log", "tenants", "listeners", "admin", "users", "no_auth", "limits",
-                             "spool"});
+                             "spool", "trusted_networks"});
   if (!m.is_map()) return;
   if (auto e = m.get("server")) load_server(ctx, *e, cfg);
   if (auto e = m.get("log")) load_log(ctx, *e, cfg);
@@ -54,6 +52,7 @@ void load_document(LoadContext& ctx, const YAML::Node& root, Config& cfg) {
   if (auto e = m.get("users")) load_users(ctx, *e, cfg);
   if (auto e = m.get("no_auth")) load_no_auth(ctx, *e, cfg);
   if (auto e = m.get("limits")) load_limits(ctx, *e, cfg.limits);
+  if (auto e = m.get("trusted_networks")) load_trusted_networks(ctx, *e, cfg);
   if (auto e = m.get("spool")) load_spool(ctx, *e, cfg);
   // `delivery: spool` needs a spool even when the admin wrote no section:
   // the defaults then apply (/var/spool/xoauth2-relay, 2G, ...).
@@ -102,14 +101,12 @@ LoadResult load_config(const std::string& path) {
     return r;
   };
   try {
-    // check_readable names a missing file, a permission problem or a
-    // directory precisely; ifstream would only say "failed".
-    if (auto err = check_readable(path)) return unreadable(*err);
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) return unreadable("read error on " + path);
-    return load_config_from_string(text.str(), path);
+    // read_text_file names a missing file, a permission problem, a
+    // directory or a FIFO precisely (ifstream would only say "failed", or
+    // wait forever on a FIFO), and reads the very file it checked.
+    std::string text;
+    if (auto err = read_text_file(path, text, 16u << 20)) return unreadable(*err);
+    return load_config_from_string(text, path);
   } catch (const std::exception& e) {
     return unreadable(e.what());
   }

@@ -95,6 +95,11 @@ struct Listener {
   // The oldest TLS version devices may use. Below 1.2 also lowers OpenSSL's
   // security level to 0 for this listener only (TLS 1.0/1.1 need SHA-1).
   TlsVersion min_tls_version = TlsVersion::v1_2;
+  // PROXY protocol v1/v2 (HAProxy's spec): every connection must start with
+  // a PROXY header, and only from `proxy_from`; the address it carries is the
+  // client's for `sources`, `no_auth`, limits and logs.
+  bool proxy_protocol = false;
+  std::vector<Cidr> proxy_from;  // never empty when proxy_protocol is on
   std::string name() const;  // "smtp:0.0.0.0:587": for logs
 };
 
@@ -103,6 +108,8 @@ struct Admin {
   std::string listen;   // as written, e.g. "127.0.0.1:9187"
   std::string address;
   std::uint16_t port = 0;
+  // Who may talk to it; others get 403. Default: loopback only.
+  std::vector<Cidr> allow_from;
 };
 
 // For devices that send from an address Office 365 will not take
@@ -169,11 +176,25 @@ struct Limits {
   std::chrono::seconds splice_idle_timeout{1800};
   // How long a session waits for a free per-mailbox connection slot.
   std::chrono::seconds mailbox_wait_timeout{60};
+  // Brute-force throttle: this many failed logins from one source (or for one
+  // user name, from all sources) within auth_failure_window block the source
+  // (or the user name) for auth_block_time; 0 turns that count off.
+  std::size_t auth_failures_per_ip = 10;
+  std::size_t auth_failures_per_user = 30;
+  std::chrono::seconds auth_failure_window{600};
+  std::chrono::seconds auth_block_time{900};
+  std::size_t max_sessions_per_ip = 50;               // concurrent, from one source
+  std::chrono::seconds handshake_timeout{30};         // TLS handshake, PROXY header, first command
+  std::chrono::seconds max_session_lifetime{24 * 3600};  // any session, spliced ones included
+  std::size_t max_header_size = 1024 * 1024;          // a message's header block, bytes
 };
 
 struct Config {
   std::string source_path;  // absolute path of the YAML file
   std::string hostname;     // server.hostname or the system host name
+  // server.user: the account a relay started as root (outside systemd) drops
+  // to once its ports are bound.
+  std::string run_as_user = "xoauth2-relay";
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
   std::map<std::string, Tenant> tenants;
@@ -182,6 +203,14 @@ struct Config {
   std::map<std::string, User> users;
   std::vector<NoAuthRule> no_auth;
   Limits limits;
+  // `trusted_networks`: sources exempt from the per-IP limits and blocks
+  // (the printer VLAN), and from user-name blocks.
+  std::vector<Cidr> trusted_networks;
+  bool trusted(const IpAddress& a) const {
+    for (const auto& c : trusted_networks)
+      if (c.contains(a)) return true;
+    return false;
+  }
   // Set when the `spool:` section is written or any user or rule says
   // `delivery: spool` (then with the defaults): the relay then opens the
   // spool at start and delivers what is queued in it.

@@ -5,7 +5,7 @@
 namespace xr::conf {
 
 void load_admin(LoadContext& ctx, const Entry& e, Config& cfg) {
-  MapReader m(ctx.diag, e, {"listen"});
+  MapReader m(ctx.diag, e, {"listen", "allow_from"});
   if (!m.is_map()) return;
   auto listen = m.require("listen", "the address and port of the metrics endpoint, e.g. listen: \"127.0.0.1:9187\"");
   if (!listen) return;
@@ -25,7 +25,13 @@ void load_admin(LoadContext& ctx, const Entry& e, Config& cfg) {
       return;
     }
   }
-  cfg.admin = Admin{*text, a->address, a->port};
+  Admin admin{*text, a->address, a->port, {}};
+  if (auto f = m.get("allow_from")) {
+    admin.allow_from = read_sources(ctx, *f);
+  } else {
+    admin.allow_from = {*Cidr::parse("127.0.0.0/8"), *Cidr::parse("::1")};
+  }
+  cfg.admin = std::move(admin);
 }
 
 }  // namespace xr::conf

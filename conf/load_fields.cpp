@@ -31,12 +31,16 @@ std::optional<std::string> read_path(LoadContext& ctx, const Entry& e) {
   return resolve_path(ctx.base_dir, *text);
 }
 
-std::optional<std::string> read_file_path(LoadContext& ctx, const Entry& e) {
+std::optional<std::string> read_file_path(LoadContext& ctx, const Entry& e, FileUse use) {
   auto path = read_path(ctx, e);
   if (!path) return std::nullopt;
-  if (auto err = check_readable(*path)) {
-    ctx.diag.add(e.mark(), e.path, *err + "; check the path (relative paths start at the config file's directory) "
-                                          "and that the relay's user may read it");
+  if (auto err = check_readable(*path, use)) {
+    // A mode problem already says its fix; the hint is for the others.
+    bool says_fix = err->find("; run: chmod") != std::string::npos;
+    ctx.diag.add(e.mark(), e.path,
+                 says_fix ? *err
+                          : *err + "; check the path (relative paths start at the config file's directory) "
+                                   "and that the relay's user may read it");
     return std::nullopt;
   }
   return path;

@@ -15,7 +15,7 @@ struct Placed {
 
 std::optional<Placed> load_listener(LoadContext& ctx, const Entry& e) {
   MapReader m(ctx.diag, e, {"protocol", "listen", "tls", "cert_file", "key_file", "allow_plaintext_auth",
-                                 "min_tls_version"});
+                                 "min_tls_version", "proxy_protocol", "proxy_from"});
   if (!m.is_map()) return std::nullopt;
   Listener l;
   if (auto f = m.get("protocol")) {
@@ -56,7 +56,7 @@ std::optional<Placed> load_listener(LoadContext& ctx, const Entry& e) {
     if (!cert) m.require("cert_file", why + " (PEM, full chain)");
     if (!key) m.require("key_file", why + " and its private key (PEM)");
     if (cert) l.cert_file = read_file_path(ctx, *cert);
-    if (key) l.key_file = read_file_path(ctx, *key);
+    if (key) l.key_file = read_file_path(ctx, *key, FileUse::private_);
   }
   if (auto f = m.get("min_tls_version")) {
     if (l.tls == TlsMode::none) {
@@ -69,6 +69,19 @@ std::optional<Placed> load_listener(LoadContext& ctx, const Entry& e) {
   }
   if (auto f = m.get("allow_plaintext_auth"))
     if (auto v = read_bool(ctx.diag, *f)) l.allow_plaintext_auth = *v;
+  auto proxy = m.get("proxy_protocol");
+  if (proxy)
+    if (auto v = read_bool(ctx.diag, *proxy)) l.proxy_protocol = *v;
+  if (auto f = m.get("proxy_from")) {
+    if (!l.proxy_protocol)
+      ctx.diag.add(f->key_mark, f->path, "unused without proxy_protocol: true; add it or remove proxy_from");
+    else
+      l.proxy_from = read_sources(ctx, *f);
+  } else if (l.proxy_protocol && proxy) {
+    // Without it anyone could claim any address: refuse to guess.
+    ctx.diag.add(proxy->key_mark, proxy->path,
+                 "proxy_protocol: true needs proxy_from: the load balancers' addresses, e.g. proxy_from: [\"10.0.0.5/32\"]");
+  }
   if (!listen) return std::nullopt;
   return Placed{std::move(l), *listen};
 }

@@ -73,8 +73,11 @@ void read_secret_from_file(LoadContext& ctx, const Entry& e, Tenant& t) {
   const std::string& path = *resolved;
   t.client_secret_file = path;
   if (auto err = read_secret_file(path, t.client_secret)) {
-    ctx.diag.add(e.mark(), e.path, *err + "; the file holds the app's client secret value (mode 0600, readable by "
-                                          "the relay's user); relative paths start at the config file's directory");
+    bool says_fix = err->find("; run: chmod") != std::string::npos;
+    ctx.diag.add(e.mark(), e.path,
+                 says_fix ? *err
+                          : *err + "; the file holds the app's client secret value (mode 0600, readable by the "
+                                   "relay's user); relative paths start at the config file's directory");
   }
 }
 
@@ -107,7 +110,7 @@ void read_certificate(LoadContext& ctx, const Entry& e, Tenant& t) {
   if (cert)
     if (auto p = read_file_path(ctx, *cert)) c.cert_file = *p;
   if (key)
-    if (auto p = read_file_path(ctx, *key)) c.key_file = *p;
+    if (auto p = read_file_path(ctx, *key, FileUse::private_)) c.key_file = *p;
   t.certificate = c;
 }
 

@@ -4,6 +4,7 @@
 
 #include "conf/config.hpp"
 #include "conf/diagnostics.hpp"
+#include "conf/files.hpp"
 #include "conf/yaml_reader.hpp"
 
 #include <set>
@@ -22,6 +23,7 @@ struct LoadContext {
 void load_server(LoadContext& ctx, const Entry& e, Config& cfg);
 void load_log(LoadContext& ctx, const Entry& e, Config& cfg);
 void load_limits(LoadContext& ctx, const Entry& e, Limits& limits);
+void load_trusted_networks(LoadContext& ctx, const Entry& e, Config& cfg);
 void load_tenants(LoadContext& ctx, const Entry& e, Config& cfg);
 void load_listeners(LoadContext& ctx, const Entry& e, Config& cfg);
 void load_admin(LoadContext& ctx, const Entry& e, Config& cfg);
@@ -35,8 +37,9 @@ void load_spool(LoadContext& ctx, const Entry& e, Config& cfg);
 // A path resolved against the config's directory (after expanding
 // ${CREDENTIALS_DIRECTORY}), absolute; not checked.
 std::optional<std::string> read_path(LoadContext& ctx, const Entry& e);
-// The same, and readable.
-std::optional<std::string> read_file_path(LoadContext& ctx, const Entry& e);
+// The same, and a regular file the relay may read; FileUse::private_ (keys)
+// also refuses a file open to group or others, with the chmod that fixes it.
+std::optional<std::string> read_file_path(LoadContext& ctx, const Entry& e, FileUse use = FileUse::plain);
 // A tenant name that exists under `tenants:`.
 std::optional<std::string> read_tenant_ref(LoadContext& ctx, const Entry& e);
 std::optional<std::string> read_mailbox(LoadContext& ctx, const Entry& e);

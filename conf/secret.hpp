@@ -3,6 +3,8 @@
 // explicit reveal(), which is easy to grep for.
 #pragma once
 
+#include <openssl/crypto.h>
+
 #include <string>
 #include <utility>
 
@@ -13,9 +15,24 @@ class Secret {
   Secret() = default;
   explicit Secret(std::string value) : value_(std::move(value)) {}
   Secret(const Secret&) = default;
-  Secret& operator=(const Secret&) = default;
-  Secret(Secret&&) noexcept = default;
-  Secret& operator=(Secret&&) noexcept = default;
+  Secret& operator=(const Secret& o) {
+    if (this != &o) {
+      wipe();
+      value_ = o.value_;
+    }
+    return *this;
+  }
+  // A short string lives inside the object and a move copies it: the
+  // source's copy is wiped too.
+  Secret(Secret&& o) noexcept : value_(std::move(o.value_)) { o.wipe(); }
+  Secret& operator=(Secret&& o) noexcept {
+    if (this != &o) {
+      wipe();
+      value_ = std::move(o.value_);
+      o.wipe();
+    }
+    return *this;
+  }
   ~Secret() { wipe(); }
 
   const std::string& reveal() const { return value_; }
@@ -23,10 +40,12 @@ class Secret {
   bool operator==(const Secret& o) const { return value_ == o.value_; }
 
  private:
-  void wipe() {
-    // volatile so the compiler does not drop the stores on a dying object
-    volatile char* p = value_.data();
-    for (std::size_t i = 0; i < value_.size(); ++i) p[i] = 0;
+  // The whole buffer, not just size(): resize() within capacity does not
+  // reallocate, so every byte the string owns is overwritten.
+  void wipe() noexcept {
+    value_.resize(value_.capacity());
+    OPENSSL_cleanse(value_.data(), value_.size());
+    value_.clear();
   }
   std::string value_;
 };

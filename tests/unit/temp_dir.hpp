@@ -2,6 +2,7 @@
 // in it when the test ends.
 #pragma once
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -28,11 +29,13 @@ class TempDir {
   const std::filesystem::path& path() const { return path_; }
   std::string abs(const std::string& rel) const { return (path_ / rel).lexically_normal().string(); }
 
-  // Writes `content` to `rel` (creating directories); returns the absolute path.
+  // Writes `content` to `rel` (creating directories); returns the absolute
+  // path. Mode 0600, as the relay demands of secret and key files.
   std::string write(const std::string& rel, const std::string& content) const {
     auto p = path_ / rel;
     std::filesystem::create_directories(p.parent_path());
     std::ofstream(p, std::ios::binary) << content;
+    ::chmod(p.c_str(), 0600);
     return p.string();
   }
 
