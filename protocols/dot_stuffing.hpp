@@ -8,6 +8,11 @@
 // an opening for SMTP smuggling: the relay re-encodes what it decoded, so the
 // next hop sees exactly the message boundaries the relay saw. The encoder
 // treats any LF as a line end too, so the two agree byte for byte.
+//
+// A bare CR (one not followed by LF) is different: it would reach the next
+// hop unchanged, and a server that reads "\r.\r" as the end of the message
+// would see a second message the relay never judged (SMTP smuggling). The
+// decoder counts bare CRs; the SMTP machine refuses any message with one.
 #pragma once
 
 #include <cstddef>
@@ -27,17 +32,34 @@ class DotDecoder {
   bool done() const { return state_ == State::done; }
   // Bare LFs turned into CRLF since the last reset().
   std::size_t bare_lf_count() const { return bare_lf_; }
+  // CRs not followed by LF since the last reset() (passed on as content).
+  std::size_t bare_cr_count() const { return bare_cr_; }
+  // Where in `out` the first bare CR found by the last decode() call is, or
+  // npos. A CR is held back until the next byte shows whether it is bare, so
+  // this does not depend on how the input was split.
+  std::size_t first_bare_cr() const { return first_bare_cr_; }
   void reset() {
     state_ = State::bol;
     bare_lf_ = 0;
+    bare_cr_ = 0;
+    first_bare_cr_ = std::string::npos;
   }
 
  private:
   // bol_dot / bol_dot_cr hold back the "." (and "\r") that may turn out to be
-  // the terminator; nothing else is ever held back.
+  // the terminator, cr holds back a CR until its LF; nothing else is ever
+  // held back.
   enum class State { bol, bol_dot, bol_dot_cr, mid, cr, done };
   State state_ = State::bol;
   std::size_t bare_lf_ = 0;
+  std::size_t bare_cr_ = 0;
+  std::size_t first_bare_cr_ = std::string::npos;
+  // The held-back CR turned out bare: it is content, at out's end.
+  void bare_cr(std::string& out) {
+    if (first_bare_cr_ == std::string::npos) first_bare_cr_ = out.size();
+    ++bare_cr_;
+    out += '\r';
+  }
   void bare_lf(std::string& out) {
     out += "\r\n";
     ++bare_lf_;

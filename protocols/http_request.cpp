@@ -17,6 +17,10 @@ std::string_view reason(int status) {
 
 bool is_token_char(char c) { return c >= 'A' && c <= 'Z'; }
 
+// A request-target is visible ASCII (RFC 9112 3.2, RFC 3986): a CR, other
+// control byte or 8-bit byte in it would otherwise reach routing and logs.
+bool is_target_char(char c) { return c > ' ' && c < '\x7f'; }
+
 }  // namespace
 
 HttpParse parse_http_request_head(std::string_view received, HttpRequestHead& out, std::size_t max_head) {
@@ -40,6 +44,8 @@ HttpParse parse_http_request_head(std::string_view received, HttpRequestHead& ou
     if (!is_token_char(c)) return HttpParse::bad_request;
   if (version != "HTTP/1.1" && version != "HTTP/1.0") return HttpParse::bad_request;
   if (target.empty() || target.front() != '/') return HttpParse::bad_request;
+  for (char c : target)
+    if (!is_target_char(c)) return HttpParse::bad_request;
   target = target.substr(0, target.find('?'));
   out.method = std::string(method);
   out.path = std::string(target);

@@ -17,6 +17,8 @@ namespace xr::imap {
 
 // What a device hears, in the clear, when the relay already serves max_sessions.
 inline constexpr std::string_view kTooManyConnections = "* BYE [UNAVAILABLE] Too many connections, try again later";
+// A source or user name the brute-force throttle blocks: then the session ends.
+inline constexpr std::string_view kTooManyFailedLogins = "* BYE [UNAVAILABLE] Too many failed logins, try again later";
 
 // What a client hears when the relay shuts down, in the login phase or
 // (written by the relay) after the grace period of a relayed session.

@@ -1,11 +1,30 @@
 #include "protocols/line_reader.hpp"
 
+#include "protocols/secret.hpp"
+
 namespace xr {
+
+LineReader::~LineReader() { wipe_secret(buf_); }
+
+void LineReader::feed(std::string_view bytes) { append_wiping(buf_, bytes); }
+
+void LineReader::clear() {
+  wipe_secret(buf_);
+  pos_ = 0;
+  discarding_ = false;
+}
+
+void LineReader::consume(std::size_t new_pos) {
+  // What was handed out is overwritten at once: it may be a password line.
+  explicit_bzero(buf_.data() + pos_, new_pos - pos_);
+  pos_ = new_pos;
+  compact();
+}
 
 void LineReader::compact() {
   // Keep the buffer from growing with consumed bytes.
   if (pos_ > 0 && (pos_ >= buf_.size() || pos_ > 4096)) {
-    buf_.erase(0, pos_);
+    erase_front_wiping(buf_, pos_);
     pos_ = 0;
   }
 }
@@ -15,13 +34,12 @@ LineReader::Status LineReader::next(std::string& line) {
     auto lf = buf_.find('\n', pos_);
     if (discarding_) {
       if (lf == std::string::npos) {
-        buf_.clear();
+        wipe_secret(buf_);
         pos_ = 0;
         return Status::need_more;
       }
-      pos_ = lf + 1;
+      consume(lf + 1);
       discarding_ = false;
-      compact();
       continue;
     }
     if (lf == std::string::npos) {
@@ -35,13 +53,11 @@ LineReader::Status LineReader::next(std::string& line) {
     std::size_t end = lf;
     if (end > pos_ && buf_[end - 1] == '\r') --end;
     if (end - pos_ > max_) {
-      pos_ = lf + 1;
-      compact();
+      consume(lf + 1);
       return Status::too_long;
     }
     line.assign(buf_, pos_, end - pos_);
-    pos_ = lf + 1;
-    compact();
+    consume(lf + 1);
     return Status::line;
   }
 }
@@ -49,8 +65,7 @@ LineReader::Status LineReader::next(std::string& line) {
 std::size_t LineReader::take_bytes(std::string& out, std::size_t n) {
   std::size_t k = std::min(n, buf_.size() - pos_);
   out.append(buf_, pos_, k);
-  pos_ += k;
-  compact();
+  consume(pos_ + k);
   return k;
 }
 

@@ -14,7 +14,15 @@ class LineReader {
  public:
   explicit LineReader(std::size_t max_line) : max_(max_line) {}
 
-  void feed(std::string_view bytes) { buf_.append(bytes); }
+  // The buffer may hold a LOGIN or AUTH line (a password): it grows, drops
+  // consumed bytes and dies without leaving copies (protocols/secret.hpp).
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+  LineReader(LineReader&&) = default;
+  LineReader& operator=(LineReader&&) = default;
+
+  void feed(std::string_view bytes);
 
   enum class Status { line, need_more, too_long };
   // `line` gets the next line without CRLF (a bare LF also ends a line).
@@ -26,10 +34,11 @@ class LineReader {
   std::size_t take_bytes(std::string& out, std::size_t n);
 
   std::string take_rest();  // everything buffered, unconsumed
-  void clear() { buf_.clear(); pos_ = 0; discarding_ = false; }
+  void clear();
   bool empty() const { return pos_ >= buf_.size(); }
 
  private:
+  void consume(std::size_t new_pos);
   void compact();
   std::size_t max_;
   std::string buf_;

@@ -15,6 +15,8 @@ namespace xr::pop3 {
 
 // What a device hears, in the clear, when the relay already serves max_sessions.
 inline constexpr std::string_view kTooManyConnections = "-ERR [SYS/TEMP] Too many connections, try again later";
+// A source or user name the brute-force throttle blocks: then the session ends.
+inline constexpr std::string_view kTooManyFailedLogins = "-ERR [SYS/TEMP] Too many failed logins, try again later";
 
 // What a client hears when the relay shuts down, in the login phase or
 // (written by the relay) after the grace period of a relayed session.

@@ -2,15 +2,49 @@
 // before they are released, so a later heap dump or reuse does not show them.
 #pragma once
 
+#include <string.h>  // explicit_bzero (glibc): protocols/ depends on nothing beyond libc
+
+#include <algorithm>
 #include <string>
+#include <string_view>
 
 namespace xr {
 
-// Overwrites and clears; the volatile writes are not optimised away.
+// Overwrites the whole buffer, not just size(): bytes past the end may still
+// hold a longer value the string had before (or a short one moved out of its
+// inline buffer). resize() within capacity never reallocates, so this touches
+// exactly the storage the string owns. explicit_bzero is not optimised away
+// (it is what OPENSSL_cleanse does, without making protocols/ need OpenSSL).
 inline void wipe_secret(std::string& s) {
-  volatile char* p = s.data();
-  for (std::size_t i = 0; i < s.size(); ++i) p[i] = 0;
+  s.resize(s.capacity());
+  explicit_bzero(s.data(), s.size());
   s.clear();
+}
+
+// s += bytes, without leaving a copy of what s held in freed memory when it
+// has to grow: the new buffer is made first, the old one wiped.
+inline void append_wiping(std::string& s, std::string_view bytes) {
+  if (s.size() + bytes.size() <= s.capacity()) {
+    s.append(bytes);
+    return;
+  }
+  std::string bigger;
+  bigger.reserve(std::max(2 * s.capacity(), s.size() + bytes.size()));
+  bigger.append(s);
+  bigger.append(bytes);
+  wipe_secret(s);
+  s.swap(bigger);
+}
+
+// s.erase(0, n), and the bytes past the new end that still held the old
+// tail are overwritten.
+inline void erase_front_wiping(std::string& s, std::size_t n) {
+  const std::size_t old_size = s.size();
+  s.erase(0, n);
+  const std::size_t keep = s.size();
+  s.resize(old_size);
+  explicit_bzero(s.data() + keep, old_size - keep);
+  s.resize(keep);
 }
 
 }  // namespace xr

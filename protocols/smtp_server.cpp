@@ -33,7 +33,10 @@ bool istarts_with(std::string_view s, std::string_view prefix) {
 // --- public API -------------------------------------------------------------
 
 Server::Server(ServerOptions opts) : impl_(std::make_unique<Impl>(std::move(opts))) {}
-Server::~Server() { wipe_secret(auth_password_); }
+Server::~Server() {
+  wipe_secret(auth_password_);
+  if (impl_) wipe_secret(impl_->in);  // may still hold an AUTH line
+}
 Server::Server(Server&&) noexcept = default;
 Server& Server::operator=(Server&&) noexcept = default;
 
@@ -45,12 +48,17 @@ void Server::feed(std::string_view bytes) {
   // Bytes that arrive between STARTTLS and the handshake are plaintext that
   // an attacker may have injected: never execute them.
   if (impl_->closed || impl_->pending == Impl::Pending::tls) return;
-  impl_->in.append(bytes);
+  append_wiping(impl_->in, bytes);  // growing leaves no copy of an AUTH line behind
 }
 
 void Server::eof() { impl_->got_eof = true; }
 void Server::timeout() { impl_->timed_out = true; }
 void Server::shutdown() { impl_->shutting_down = true; }
+void Server::shutdown(std::string_view reply_line) {
+  if (impl_->shutting_down) return;
+  impl_->shutting_down = true;
+  impl_->shutdown_reply = std::string(reply_line);
+}
 
 EventKind Server::next() { return impl_->next(*this); }
 
@@ -70,7 +78,7 @@ void Server::tls_started() {
   m.authenticated = false;
   m.auth_step = Impl::AuthStep::none;
   m.reset_transaction();
-  m.in.clear();
+  wipe_secret(m.in);
   m.discarding_line = false;
 }
 
@@ -78,6 +86,7 @@ bool Server::tls_active() const { return impl_->tls_active; }
 bool Server::authenticated() const { return impl_->authenticated; }
 std::size_t Server::messages_accepted() const { return impl_->accepted; }
 std::size_t Server::message_bare_lf() const { return impl_->decoder.bare_lf_count(); }
+bool Server::message_bare_cr() const { return impl_->bare_cr; }
 const std::string& Server::helo_name() const { return impl_->helo_name; }
 
 // --- the loop ---------------------------------------------------------------
@@ -113,7 +122,7 @@ EventKind Server::Impl::next(Server& s) {
       return EventKind::close;
     }
     if (shutting_down) {
-      reply(s, "421 4.3.2 Service shutting down");
+      reply(s, shutdown_reply);
       closed = true;
       return EventKind::close;
     }
@@ -150,11 +159,28 @@ std::optional<EventKind> Server::Impl::data_step(Server& s) {
     in.erase(0, used);
     message_done = decoder.done();
     if (!message_aborted) {
+      if (const std::size_t cr = decoder.first_bare_cr(); cr != std::string::npos) {
+        // "\r.\r" and its kin: a boundary the next hop might see and the
+        // relay did not. Stream up to the bare CR (as for the size limit,
+        // what the shell sees does not depend on the chunking), then abort;
+        // the rest is read and dropped up to the terminator, then refused.
+        data_buf.resize(cr);
+        bare_cr = true;
+      }
       if (data_buf.size() > opts.max_message_size - message_size) {
         // Stream exactly up to the limit, then abort: what the shell sees
         // does not depend on how the input was chunked.
         data_buf.resize(opts.max_message_size - message_size);
         message_size = opts.max_message_size;
+        message_aborted = true;
+        bare_cr = false;  // the size limit came first
+        if (data_buf.empty()) return EventKind::message_abort;
+        abort_next = true;
+        s.data_view_ = data_buf;
+        return EventKind::message_data;
+      }
+      if (bare_cr) {
+        message_size += data_buf.size();
         message_aborted = true;
         if (data_buf.empty()) return EventKind::message_abort;
         abort_next = true;
@@ -172,7 +198,9 @@ std::optional<EventKind> Server::Impl::data_step(Server& s) {
   in_data = false;
   message_done = false;
   if (message_aborted) {
-    reply(s, "552 5.3.4 Message size exceeds fixed maximum message size");
+    // Postfix's wording for its bare <LF> refusal (smtpd_forbid_bare_newline).
+    reply(s, bare_cr ? "550 5.5.2 Error: bare <CR> received"
+                     : "552 5.3.4 Message size exceeds fixed maximum message size");
     reset_transaction();
     return std::nullopt;
   }
@@ -202,7 +230,7 @@ Server::Impl::Take Server::Impl::take_line(Server& s, std::string& line) {
   }
   line.assign(in, 0, lf);
   std::fill(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(lf + 1), '\0');
-  in.erase(0, lf + 1);
+  erase_front_wiping(in, lf + 1);
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.size() > opts.max_line_length) {
     wipe_secret(line);
@@ -352,6 +380,7 @@ void Server::Impl::reset_transaction() {
   recipients = 0;
   in_data = false;
   message_aborted = false;
+  bare_cr = false;
   abort_next = false;
   message_done = false;
   message_size = 0;

@@ -32,6 +32,8 @@ namespace xr::smtp {
 
 // What a device hears, in the clear, when the relay already serves max_sessions.
 inline constexpr std::string_view kTooManyConnections = "421 4.3.2 Too many connections, try again later";
+// A source or user name the brute-force throttle blocks: then the session ends.
+inline constexpr std::string_view kTooManyFailedLogins = "421 4.7.0 Too many failed logins, try again later";
 
 struct ServerOptions {
   std::string hostname = "localhost";
@@ -51,8 +53,8 @@ enum class EventKind {
   upstream_command,// run command() upstream; then complete_command(reply)
   message_data,    // stream data() (unstuffed message bytes) upstream; no completion needed
   message_end,     // the message is complete; finish it upstream, then complete_command(reply)
-  message_abort,   // the message will not complete (size limit, timeout, EOF): abandon it upstream;
-                   // data up to the size limit may have been streamed before it
+  message_abort,   // the message will not complete (size limit, bare CR, timeout, EOF): abandon it upstream;
+                   // data up to the size limit or the bare CR may have been streamed before it
   close,           // write output(), then close the connection
 };
 
@@ -110,6 +112,9 @@ class Server {
   void timeout();
   // Server shutting down: 421 4.3.2 + close at the next opportunity.
   void shutdown();
+  // The same with another 421 line (e.g. "421 4.7.0 ..." when a reload took
+  // the session's access away). The first reason given is the one sent.
+  void shutdown(std::string_view reply_line);
 
   bool tls_active() const;
   bool authenticated() const;
@@ -117,6 +122,10 @@ class Server {
   // Bare LFs made CRLF in the message being received (valid at message_end
   // and message_abort, until the completion).
   std::size_t message_bare_lf() const;
+  // The message being received holds a bare CR (a CR not followed by LF):
+  // it is refused (550 5.5.2) and message_abort comes first, so the shell
+  // abandons it upstream. Valid at message_abort.
+  bool message_bare_cr() const;
   const std::string& helo_name() const;
 
  private:

@@ -76,6 +76,14 @@ Server::Impl::Handled Server::Impl::on_auth_response(Server& s, std::string_view
     return std::nullopt;
   }
   auto decoded = base64_decode(line);
+  // Whatever path leaves here, the decoded credentials are overwritten (a
+  // short password moved out of the string still sits in its inline buffer).
+  struct WipeOnExit {
+    std::optional<std::string>& v;
+    ~WipeOnExit() {
+      if (v) wipe_secret(*v);
+    }
+  } wipe_decoded{decoded};
   if (!decoded) {
     wipe_secret(login_user);
     fail(s, "501 5.5.2 Invalid base64 data");

@@ -47,6 +47,7 @@ struct Server::Impl {
   DotDecoder decoder;
   std::size_t message_size = 0;
   bool message_aborted = false;
+  bool bare_cr = false;  // the message holds a bare CR: refused at its end
   bool abort_next = false;  // the data up to the limit went out; message_abort comes next
   bool message_done = false;  // terminator seen, message_end not yet emitted
   std::string data_buf;
@@ -56,6 +57,7 @@ struct Server::Impl {
   std::string ehlo_after_rset;  // EHLO/HELO in a transaction: its reply, sent once the RSET is done
 
   bool closed = false, got_eof = false, timed_out = false, shutting_down = false;
+  std::string shutdown_reply = "421 4.3.2 Service shutting down";  // see Server::shutdown(reply_line)
 
   // smtp_server.cpp
   EventKind next(Server& s);

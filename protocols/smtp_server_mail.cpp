@@ -169,6 +169,7 @@ void Server::Impl::complete_command(Server& s, const Reply& given) {
         decoder.reset();
         message_size = 0;
         message_aborted = false;
+        bare_cr = false;
         message_done = false;
       }
       break;

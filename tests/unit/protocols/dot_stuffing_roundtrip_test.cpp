@@ -1,7 +1,8 @@
 // Property: what the server machine unstuffs from the client machine's
 // stuffed encoding is the original message with bare LFs made CRLF (plus the
 // CRLF SMTP adds when the message lacks a final one), for random messages rich
-// in dots, CRs and LFs.
+// in dots, CRs and LFs; a message with a bare CR is streamed up to it, then
+// aborted and refused.
 #include "protocols/dot_stuffing.hpp"
 #include "protocols/smtp_client.hpp"
 #include "protocols/smtp_server.hpp"
@@ -50,7 +51,8 @@ std::string client_encode(const std::vector<std::string>& pieces) {
 }
 
 // The server's unstuffed message from the wire bytes, fed in random pieces.
-std::string server_decode(const std::vector<std::string>& wire_pieces, std::string& after) {
+std::string server_decode(const std::vector<std::string>& wire_pieces, std::string& after, bool& aborted) {
+  aborted = false;
   smtp::ServerOptions o;
   o.tls_active = true;
   o.auth_required = false;
@@ -67,7 +69,12 @@ std::string server_decode(const std::vector<std::string>& wire_pieces, std::stri
     auto ev = m.next();
     if (ev == smtp::EventKind::message_data) {
       message.append(m.data());
+    } else if (ev == smtp::EventKind::message_abort) {
+      CHECK_FALSE(aborted);
+      aborted = true;
+      CHECK(m.message_bare_cr());
     } else if (ev == smtp::EventKind::need_input) {
+      if (aborted && m.output().ends_with("550 5.5.2 Error: bare <CR> received\r\n")) break;
       if (next_piece == wire_pieces.size()) {
         FAIL("terminator never seen");
         return message;
@@ -106,10 +113,16 @@ TEST_CASE("round trip: client dot-stuffing, server unstuffing") {
     const std::string original = random_message(rng);
     const std::string wire = client_encode(random_pieces(rng, original));
     std::string after;
-    const std::string decoded = server_decode(random_pieces(rng, wire), after);
+    bool aborted = false;
+    const std::string decoded = server_decode(random_pieces(rng, wire), after, aborted);
     const std::string normal = normalise(original);
-    const std::string expected = normal.empty() || normal.ends_with("\r\n") ? normal : normal + "\r\n";
+    std::string expected = normal.empty() || normal.ends_with("\r\n") ? normal : normal + "\r\n";
+    std::size_t bare_cr = std::string::npos;
+    for (std::size_t k = 0; k < expected.size() && bare_cr == std::string::npos; ++k)
+      if (expected[k] == '\r' && (k + 1 == expected.size() || expected[k + 1] != '\n')) bare_cr = k;
     CAPTURE(i);
+    CHECK(aborted == (bare_cr != std::string::npos));
+    if (aborted) expected.resize(bare_cr);  // streamed up to the bare CR, then refused
     CHECK(decoded.size() == expected.size());
     CHECK((decoded == expected));
     CHECK(after == "250 2.0.0 OK\r\n");  // the NOOP after the message, and nothing else

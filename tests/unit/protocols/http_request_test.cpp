@@ -32,6 +32,19 @@ TEST_CASE("malformed or oversized heads") {
   CHECK(parse_http_request_head(std::string(100, 'A'), h, 64) == HttpParse::too_large);
 }
 
+// Found by fuzz/fuzz_http_request: a bare CR (and other control or 8-bit
+// bytes) in the request target came through into the path.
+TEST_CASE("a request target with control or 8-bit bytes is refused") {
+  HttpRequestHead h;
+  CHECK(parse_http_request_head("HEAD /e*\xf3\r\x06?x=1 HTTP/1.0\r\n\r\n", h) == HttpParse::bad_request);
+  CHECK(parse_http_request_head("GET /metrics\rX HTTP/1.1\r\n\r\n", h) == HttpParse::bad_request);
+  CHECK(parse_http_request_head(std::string("GET /a\0b HTTP/1.1\r\n\r\n", 21), h) == HttpParse::bad_request);
+  CHECK(parse_http_request_head("GET /a\tb HTTP/1.1\r\n\r\n", h) == HttpParse::bad_request);
+  CHECK(parse_http_request_head("GET /\x7f HTTP/1.1\r\n\r\n", h) == HttpParse::bad_request);
+  REQUIRE(parse_http_request_head("GET /blocks?format=json&x=%20 HTTP/1.1\r\n\r\n", h) == HttpParse::ok);
+  CHECK(h.path == "/blocks");
+}
+
 TEST_CASE("responses close the connection and carry the body length") {
   CHECK(http_response(200, "text/plain", "ok\n") ==
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
