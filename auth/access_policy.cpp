@@ -84,6 +84,14 @@ LoginDecision check_login(const conf::Config& cfg, LoginCache& cache, std::strin
   return d;
 }
 
+std::optional<LoginCache::Key> login_flight_key(const conf::Config& cfg, const LoginCache& cache,
+                                                std::string_view user, std::string_view password) {
+  auto it = cfg.users.find(std::string(user));
+  if (it == cfg.users.end() || !cache.enabled()) return std::nullopt;
+  // The same fields check_login() asks the cache with.
+  return cache.key(it->second.name, password, it->second.password_hash);
+}
+
 std::optional<Grant> match_no_auth(const conf::Config& cfg, const conf::IpAddress& source) {
   for (const auto& rule : cfg.no_auth)
     if (any_contains(rule.sources, source)) return Grant{"", rule.tenant, rule.mailbox, rule.senders, rule.rewrite_sender, rule.delivery};

@@ -43,6 +43,12 @@ LoginDecision check_login(const conf::Config& cfg, LoginCache& cache, std::strin
                           std::string_view password, const conf::IpAddress& source,
                           conf::Protocol protocol);
 
+// The login cache's key for this attempt, for single flight (see
+// LoginCache::join), or nullopt when there is nothing to share: an unknown
+// user (no hash: its dummy check is never cached) or a disabled cache.
+std::optional<LoginCache::Key> login_flight_key(const conf::Config& cfg, const LoginCache& cache,
+                                                std::string_view user, std::string_view password);
+
 // The first no_auth rule whose sources contain the address.
 std::optional<Grant> match_no_auth(const conf::Config& cfg, const conf::IpAddress& source);
 

@@ -3,6 +3,8 @@
 // tenant's extra CA added to the system trust store rather than replacing it.
 #include "auth/http_client.hpp"
 
+#include "protocols/secret.hpp"
+
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -26,9 +28,15 @@ struct Easy {
   CURL* h;
 };
 
+// The body holds the access token: it grows without leaving copies behind,
+// and what is not handed on is wiped.
 struct Collected {
   std::string body;
   bool too_big = false;
+  Collected() { body.reserve(16 * 1024); }
+  ~Collected() { wipe_secret(body); }
+  Collected(const Collected&) = delete;
+  Collected& operator=(const Collected&) = delete;
 };
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
@@ -38,7 +46,7 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
     c->too_big = true;
     return 0;  // makes curl fail the transfer
   }
-  c->body.append(data, len);
+  append_wiping(c->body, std::string_view(data, len));
   return len;
 }
 

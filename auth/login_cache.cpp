@@ -71,4 +71,38 @@ void LoginCache::set_ttl(std::chrono::seconds ttl) {
   ttl_ = ttl;
 }
 
+bool LoginCache::enabled() const {
+  std::lock_guard g(mutex_);
+  return ttl_.count() > 0;
+}
+
+LoginCache::Key LoginCache::key(std::string_view user, std::string_view password, std::string_view hash) const {
+  return mac(user, password, hash);
+}
+
+bool LoginCache::join(const Key& key, std::function<void()> wake) {
+  std::lock_guard g(mutex_);
+  auto [it, first] = flights_.try_emplace(key);
+  if (!first) it->second.push_back(std::move(wake));
+  return first;
+}
+
+void LoginCache::finish(const Key& key) {
+  std::vector<std::function<void()>> waiting;
+  {
+    std::lock_guard g(mutex_);
+    auto it = flights_.find(key);
+    if (it == flights_.end()) return;
+    waiting = std::move(it->second);
+    flights_.erase(it);
+  }
+  // Outside the lock: a callback may join() again.
+  for (auto& wake : waiting) wake();
+}
+
+std::size_t LoginCache::flights() const {
+  std::lock_guard g(mutex_);
+  return flights_.size();
+}
+
 }  // namespace xr::auth

@@ -1,6 +1,7 @@
 #include "auth/token_provider.hpp"
 
 #include "auth/token_request.hpp"
+#include "protocols/secret.hpp"
 
 #include <openssl/crypto.h>
 
@@ -144,9 +145,9 @@ struct TokenProvider::Impl {
           ++st->requests;
         }
         HttpResponse resp = http->post_form(req);
-        r = parse_token_response(resp, Clock::now());
+        r = consume_token_response(resp, Clock::now());
       }
-      OPENSSL_cleanse(req.form_body.data(), req.form_body.size());
+      wipe_secret(req.form_body);
 
       if (r.ok) {
         auto now = Clock::now();

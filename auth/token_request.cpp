@@ -3,13 +3,44 @@
 #include "auth/aadsts.hpp"
 #include "auth/client_assertion.hpp"
 
+#include "protocols/secret.hpp"
+
 #include <boost/json.hpp>
+#include <openssl/crypto.h>
 #include <fmt/format.h>
 
+#include <cstddef>
+#include <cstring>
+
+#include <algorithm>
+#include <new>
 #include <stdexcept>
 
 namespace xr::auth {
 namespace {
+
+// JSON values of a token response hold the access token: their memory is
+// overwritten before it goes back to the heap.
+class WipingResource final : public boost::json::memory_resource {
+  // Each block carries its own size in a header: Boost.JSON 1.81 frees some
+  // blocks with a different size or alignment than it asked for (found by
+  // fuzz_token_response), so neither may be trusted at free time.
+  static constexpr std::size_t kHeader = alignof(std::max_align_t);
+  void* do_allocate(std::size_t n, std::size_t align) override {
+    if (align > kHeader) throw std::bad_alloc();  // Boost.JSON never asks for more
+    auto* base = static_cast<unsigned char*>(::operator new(n + kHeader));
+    std::memcpy(base, &n, sizeof n);
+    return base + kHeader;
+  }
+  void do_deallocate(void* p, std::size_t, std::size_t) override {
+    auto* base = static_cast<unsigned char*>(p) - kHeader;
+    std::size_t n = 0;
+    std::memcpy(&n, base, sizeof n);
+    OPENSSL_cleanse(p, n);
+    ::operator delete(base);
+  }
+  bool do_is_equal(const boost::json::memory_resource& o) const noexcept override { return this == &o; }
+};
 
 constexpr std::string_view kAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -73,6 +104,11 @@ TokenError explain_error(const HttpResponse& resp, const boost::json::object& bo
 std::string form_encode(const std::vector<std::pair<std::string_view, std::string_view>>& fields) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
+  // Room for the worst case up front: growing would leave copies of the
+  // secret in freed memory.
+  std::size_t most = 0;
+  for (const auto& [name, value] : fields) most += 3 * (name.size() + value.size()) + 2;
+  out.reserve(most);
   auto append = [&out](std::string_view part) {
     for (unsigned char c : part) {
       if (unreserved(c)) {
@@ -126,7 +162,8 @@ TokenResult parse_token_response(const HttpResponse& resp, Clock::time_point now
     return r;
   }
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(resp.body, ec);
+  WipingResource memory;  // declared before v: outlives it
+  boost::json::value v = boost::json::parse(resp.body, ec, boost::json::storage_ptr(&memory));
   if (ec || !v.is_object()) {
     r.error = not_json(resp);
     return r;
@@ -150,6 +187,11 @@ TokenResult parse_token_response(const HttpResponse& resp, Clock::time_point now
       }
     }
   }
+  // Entra ID's tokens live about an hour. A larger number is not believed:
+  // capped, it cannot overflow the time arithmetic below (found by
+  // fuzz/fuzz_token_response), and the token is fetched again within a day.
+  constexpr std::int64_t kMaxLifetime = 24 * 3600;
+  lifetime = std::min(lifetime, kMaxLifetime);
   if (!token || token->empty() || lifetime <= 0) {
     r.error.http_status = resp.status;
     r.error.summary = "token endpoint answered 200 without access_token or expires_in";
@@ -161,6 +203,12 @@ TokenResult parse_token_response(const HttpResponse& resp, Clock::time_point now
   r.token.value = conf::Secret(std::string(*token));
   r.token.fetched_at = now;
   r.token.expires_at = now + std::chrono::seconds(lifetime);
+  return r;
+}
+
+TokenResult consume_token_response(HttpResponse& resp, Clock::time_point now) {
+  TokenResult r = parse_token_response(resp, now);
+  wipe_secret(resp.body);
   return r;
 }
 

@@ -26,4 +26,7 @@ bool build_token_request(const conf::Tenant& tenant, Clock::time_point now, Http
 // Keeps nothing of an error body except codes and ids.
 TokenResult parse_token_response(const HttpResponse& resp, Clock::time_point now);
 
+// The same, then overwrites and empties resp.body, which held the token.
+TokenResult consume_token_response(HttpResponse& resp, Clock::time_point now);
+
 }  // namespace xr::auth

@@ -75,6 +75,34 @@ TEST_CASE("expires_in as a string is accepted") {
   CHECK(r.token.expires_at - r.token.fetched_at == std::chrono::seconds(60));
 }
 
+// Found by fuzz/fuzz_token_response: a huge expires_in overflowed the
+// nanosecond arithmetic of now + seconds(lifetime) (undefined behaviour; in
+// practice an expiry in the past or far future).
+TEST_CASE("an absurd expires_in is capped at a day") {
+  const auto now = Clock::now();
+  for (const char* body : {R"({"expires_in":9223372036854775807,"access_token":"t"})",
+                           R"({"expires_in":"9223372036854775807","access_token":"t"})",
+                           R"({"expires_in":10000000000,"access_token":"t"})"}) {
+    CAPTURE(body);
+    auto r = parse_token_response(answer(200, body), now);
+    REQUIRE(r.ok);
+    CHECK(r.token.expires_at - r.token.fetched_at == std::chrono::hours(24));
+  }
+}
+
+// fuzz_token_response found these: Boost.JSON frees the partial document of a
+// truncated body with another size/alignment than it allocated, which the
+// wiping allocator must survive (ASan reported new-delete-type-mismatch).
+TEST_CASE("a truncated or nested JSON body is an error, never a crash") {
+  for (const char* body : {R"({"a":1)", R"({"access_token":"t","expires_in":3599,"x":[1,2,{"y":"zzzzzzzzzzzzzzzzzzzzzzzz")",
+                           R"([[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[)", R"({"a":"\u00e9\ud83d\ude00",)"}) {
+    CAPTURE(body);
+    auto r = parse_token_response(answer(200, body), Clock::now());
+    CHECK_FALSE(r.ok);
+    CHECK_FALSE(r.error.summary.empty());
+  }
+}
+
 TEST_CASE("a 200 without a token or lifetime is an error, not a token") {
   for (const char* body : {R"({"access_token":"t"})", R"({"expires_in":3599})", R"({"expires_in":0,"access_token":"t"})",
                            R"({"expires_in":3599,"access_token":""})", "[1,2]"}) {
