@@ -1,6 +1,7 @@
 #include "relay/admin_server.hpp"
 
 #include "protocols/http_request.hpp"
+#include "relay/admin/blocks_json.hpp"
 #include "relay/listen_socket.hpp"
 
 #include <array>
@@ -23,7 +24,15 @@ void AdminServer::start(const conf::Admin& admin) {
   listen_on(*acc, admin.address, admin.port, 64, admin.listen + " (admin)");
   acceptor_ = acc;
   listen_ = admin.listen;
-  log_.info("", "admin_listening", {{"listen", admin.listen}, {"paths", "/metrics /healthz /readyz"}});
+  allow_from_ = admin.allow_from;
+  log_.info("", "admin_listening", {{"listen", admin.listen}, {"paths", "/metrics /healthz /readyz /blocks"}});
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(admin.address, ec);
+  if (ec || !address.is_loopback())
+    log_.warn("", "admin_exposed",
+              {{"listen", admin.listen},
+               {"risk", "metrics and /blocks name users, mailboxes and addresses; only admin.allow_from is answered"},
+               {"fix", "listen on 127.0.0.1 and scrape through a tunnel, or keep admin.allow_from to the monitoring hosts"}});
   net::co_spawn(ctx_, accept_loop(acc), net::detached);
 }
 
@@ -68,6 +77,10 @@ net::awaitable<void> AdminServer::serve(tcp::socket socket) {
       response = protocols::http_response(400, "text/plain", "bad request\n");
     else if (parsed == protocols::HttpParse::too_large)
       response = protocols::http_response(431, "text/plain", "request head too large\n");
+    else if (!allowed(socket))
+      // The request is read first: closing with unread bytes would reset
+      // the connection before the client could read the answer.
+      response = protocols::http_response(403, "text/plain", "forbidden: this address is not in admin.allow_from\n");
     else
       response = answer(head.method, head.path);
     break;
@@ -77,6 +90,18 @@ net::awaitable<void> AdminServer::serve(tcp::socket socket) {
   boost::system::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);
   socket.close(ignored);
+}
+
+bool AdminServer::allowed(const tcp::socket& socket) const {
+  boost::system::error_code ec;
+  auto a = socket.remote_endpoint(ec).address();
+  if (ec) return false;
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
+  const auto ip = conf::IpAddress::parse(a.to_string());
+  if (!ip) return false;
+  for (const auto& c : allow_from_)
+    if (c.contains(*ip)) return true;
+  return false;
 }
 
 std::string AdminServer::answer(const std::string& method, const std::string& path) const {
@@ -92,7 +117,13 @@ std::string AdminServer::answer(const std::string& method, const std::string& pa
     for (const auto& r : reasons) body += r + "\n";
     return protocols::http_response(503, "text/plain", body, head_only);
   }
-  return protocols::http_response(404, "text/plain", "not found; try /metrics, /healthz or /readyz\n", head_only);
+  if (path == "/blocks") {
+    auto blocks = handlers_.blocks ? handlers_.blocks() : std::vector<auth::ThrottleBlock>{};
+    return protocols::http_response(200, "application/json", blocks_json(blocks, std::chrono::system_clock::now()),
+                                    head_only);
+  }
+  return protocols::http_response(404, "text/plain", "not found; try /metrics, /healthz, /readyz or /blocks\n",
+                                  head_only);
 }
 
 }  // namespace xr::relay

@@ -237,13 +237,16 @@ net::awaitable<IoResult> Connection::handshake_client(const std::string& verify_
   if (auto failed = attach_tls()) co_return *failed;
   error_code not_ip;
   net::ip::make_address(verify_host, not_ip);
+  // Each call may fail (memory, a name OpenSSL rejects); going on would
+  // verify the chain but not whose it is, so the connection fails instead.
+  bool host_set = false;
   if (not_ip) {
     // SNI carries host names only (RFC 6066), never IP literals.
-    SSL_set_tlsext_host_name(ssl_, verify_host.c_str());
-    SSL_set1_host(ssl_, verify_host.c_str());
+    host_set = SSL_set_tlsext_host_name(ssl_, verify_host.c_str()) == 1 && SSL_set1_host(ssl_, verify_host.c_str()) == 1;
   } else {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), verify_host.c_str());
+    host_set = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), verify_host.c_str()) == 1;
   }
+  if (!host_set) co_return IoResult{IoStatus::error, 0, {}, "cannot set the host name to verify: " + verify_host};
   SSL_set_verify(ssl_, SSL_VERIFY_PEER, nullptr);
   error_code ec;
   prepare_client_resumption(ssl_, verify_host + ":" + std::to_string(socket_.remote_endpoint(ec).port()));

@@ -30,6 +30,8 @@ struct Imap {
   static constexpr const char* name = "imap";
   static constexpr const char* role = "IMAP.AccessAsApp";
   static constexpr std::string_view shutdown_notice = imap::kShutdownNotice;
+  static constexpr std::string_view revoked_notice = "* BYE [UNAVAILABLE] Configuration changed, log in again";
+  static constexpr std::string_view too_many_failed_logins = imap::kTooManyFailedLogins;
   static const conf::Endpoint& endpoint(const conf::Tenant& t) { return t.imap; }
 };
 
@@ -41,6 +43,8 @@ struct Pop3 {
   static constexpr const char* name = "pop3";
   static constexpr const char* role = "POP.AccessAsApp";
   static constexpr std::string_view shutdown_notice = pop3::kShutdownNotice;
+  static constexpr std::string_view revoked_notice = "-ERR [SYS/TEMP] Configuration changed, log in again";
+  static constexpr std::string_view too_many_failed_logins = pop3::kTooManyFailedLogins;
   static const conf::Endpoint& endpoint(const conf::Tenant& t) { return t.pop3; }
 };
 
@@ -51,6 +55,7 @@ Options front_options(const conf::Config& cfg, const conf::Listener& l, const ch
   o.starttls_offered = l.tls == conf::TlsMode::starttls;
   o.tls_active = l.tls == conf::TlsMode::implicit;
   o.allow_plaintext_auth = l.allow_plaintext_auth;
+  o.max_line_length = cfg.limits.max_line_length;  // a longer line: * BAD / -ERR, never buffered
   return o;
 }
 
@@ -61,8 +66,8 @@ template <typename P>
 class MailboxSession : public SessionCore {
  public:
   MailboxSession(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t listener_index,
-                 Services& svc)
-      : SessionCore(std::move(socket), std::move(snap), listener_index, svc),
+                 Services& svc, ClientOrigin origin)
+      : SessionCore(std::move(socket), std::move(snap), listener_index, svc, std::move(origin)),
         machine_(std::in_place, front_options<typename P::Options>(cfg_, listener_, P::name)),
         buf_(kLoginBuffer) {}
 
@@ -74,8 +79,24 @@ class MailboxSession : public SessionCore {
     else if (phase == StopPhase::cut) splice_->stop();
   }
 
+  // A reload (SessionRegistry): a grant it revoked ends the session as a
+  // shutdown's cut does (a spliced session hears BYE / -ERR now); later
+  // logins use the new config.
+  void reloaded(std::shared_ptr<const ConfigSnapshot> snap) {
+    const auto why = access_.reloaded(std::move(snap), grant_ ? &*grant_ : nullptr, client_ip_, P::protocol);
+    if (why == auth::Revocation::none) return;
+    report_revocation(svc_, id_, why, *grant_, P::protocol);
+    interrupt(StopPhase::cut);
+  }
+
   net::awaitable<void> run() {
     opened();
+    const bool admitted = co_await admit_source(svc_, id_, listener_, client_, client_ip_, conn_, P::too_many_failed_logins);
+    if (!admitted) {
+      login_outcome("auth_blocked");
+      summary();
+      co_return;
+    }
     // Never `if (!co_await ...)`: GCC 12 miscompiles it (the frame is
     // resumed after its end); a named result is safe.
     const bool tls_ok = co_await accept_tls();
@@ -119,7 +140,7 @@ class MailboxSession : public SessionCore {
             const bool ok = co_await flush();
             if (!ok) co_return;
           }
-          auto r = co_await conn_.read_some(net::buffer(buf_), cfg_.limits.command_timeout);
+          auto r = co_await conn_.read_some(net::buffer(buf_), command_wait(bytes_in_ > 0));
           if (r.ok()) {
             bytes_in_ += r.bytes;
             machine_->feed(std::string_view(buf_.data(), r.bytes));
@@ -149,6 +170,7 @@ class MailboxSession : public SessionCore {
             if (!ok) co_return;
           }
           co_await authenticate();
+          if (auth_blocked_) co_return;
           break;
         case LoginEvent::logged_in:
           {
@@ -169,9 +191,21 @@ class MailboxSession : public SessionCore {
     std::string password = machine_->password();
     std::string mech = machine_->mechanism();
     auto t0 = SteadyClock::now();
-    auto decision = co_await check_login_off_thread(svc_, cfg_, user_, password, client_ip_, P::protocol);
-    svc_.metrics.add("xoauth2_relay_logins_total",
-                     {{"protocol", P::name}, {"outcome", decision.grant ? "ok" : auth::to_string(decision.failure)}});
+    // A reload since this connection was accepted applies to its login: the
+    // newest config decides (password, sources, tenant).
+    const auto login_snap = access_.latest();
+    auto checked = co_await check_login_throttled(svc_, login_snap->config, user_, password, client_ip_, P::protocol);
+    if (!checked.blocked.ok()) {
+      // Refused before any password check; the session ends.
+      note_auth_blocked(svc_, id_, P::protocol, client_, user_, checked.blocked);
+      login_outcome("auth_blocked");
+      const std::string refusal = std::string(P::too_many_failed_logins) + "\r\n";
+      co_await send_to_device(refusal);
+      auth_blocked_ = true;
+      co_return;
+    }
+    auto& decision = checked.decision;
+    svc_.metrics.add("xoauth2_relay_logins_total", {{"protocol", P::name}, {"outcome", login_metric_outcome(decision)}});
     if (!decision.grant) {
       log(LogLevel::warn, "auth_failed", {{"client", client_}, {"user", user_}, {"mechanism", mech},
                                           {"reason", auth::to_string(decision.failure)}});
@@ -186,6 +220,12 @@ class MailboxSession : public SessionCore {
                                     {"check_ms", ms_since(t0)}});
     grant_ = std::move(decision.grant);
     tried_ = {user_, grant_->mailbox, grant_->tenant};
+    if (const auto why = access_.granted(login_snap, *grant_, client_ip_, P::protocol); why != auth::Revocation::none) {
+      // A reload during the check took the grant away again.
+      report_revocation(svc_, id_, why, *grant_, P::protocol);
+      refuse(LoginOutcome::unavailable, "Configuration changed, try again later");
+      co_return;
+    }
     co_await open_upstream();
   }
 
@@ -202,7 +242,10 @@ class MailboxSession : public SessionCore {
   }
 
   net::awaitable<void> open_upstream() {
-    const auto& tenant = cfg_.tenants.at(grant_->tenant);
+    // The grant's snapshot: the tenant's endpoint and TLS context go with
+    // the token (a login after a reload has the new one, not the session's).
+    const auto gsnap = access_.grant_snap();
+    const auto& tenant = gsnap->config.tenants.at(grant_->tenant);
     const auto& ep = P::endpoint(tenant);
     auto t0 = SteadyClock::now();
     slot_ = co_await svc_.mailbox_slots.acquire(MailboxSlots::key(grant_->tenant, P::name, grant_->mailbox),
@@ -220,9 +263,15 @@ class MailboxSession : public SessionCore {
       refuse(LoginOutcome::unavailable, "Office 365 sign-in is unavailable, try again later");
       co_return;
     }
+    if (access_.revoked() != auth::Revocation::none) {
+      // A reload revoked the grant while we waited: its token may be the
+      // new config's, which must not go to this snapshot's endpoint.
+      refuse(LoginOutcome::unavailable, "Configuration changed, try again later");
+      co_return;
+    }
     const std::string peer = ep.host + ":" + std::to_string(ep.port);
     upstream_ = std::make_unique<Connection>(tcp::socket(co_await net::this_coro::executor),
-                                             *snap_->upstream_tls.at(grant_->tenant));
+                                             *gsnap->upstream_tls.at(grant_->tenant));
     // STARTTLS upstream is not offered by Office 365 for IMAP/POP3: implicit TLS.
     auto failed = co_await connect_upstream(*upstream_, ep, cfg_.limits.upstream_connect_timeout, true);
     if (failed) {
@@ -289,8 +338,12 @@ class MailboxSession : public SessionCore {
     result_ = r.ended_by;
     // Said at a point the relay does not know (it does not parse relayed
     // bytes); the connection closes next, so a torn response does no harm.
-    if (r.ended_by == "shutdown")
-      co_await conn_.write_all(std::string(P::shutdown_notice) + "\r\n", std::chrono::seconds(2));
+    if (r.ended_by == "shutdown") {
+      const bool revoked = access_.revoked() != auth::Revocation::none;
+      if (revoked) result_ = "revoked";
+      const std::string notice = std::string(revoked ? P::revoked_notice : P::shutdown_notice) + "\r\n";
+      co_await conn_.write_all(notice, std::chrono::seconds(2));
+    }
   }
 
   std::optional<typename P::Server> machine_;  // until the login; then only the splice runs
@@ -304,26 +357,34 @@ class MailboxSession : public SessionCore {
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;
   bool stopping_ = false;
+  bool auth_blocked_ = false;  // the throttle refused a login: the session ends
 };
 
 template <typename P>
 net::awaitable<void> run(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t idx,
-                         Services& services, SessionRegistry& registry) {
-  auto session = std::make_unique<MailboxSession<P>>(std::move(socket), std::move(snap), idx, services);
-  auto listed = registry.add(co_await net::this_coro::executor, [s = session.get()](StopPhase phase) { s->interrupt(phase); });
+                         Services& services, SessionRegistry& registry, ClientOrigin origin) {
+  auto session =
+      std::make_unique<MailboxSession<P>>(std::move(socket), std::move(snap), idx, services, std::move(origin));
+  auto listed = registry.add(
+      co_await net::this_coro::executor, [s = session.get()](StopPhase phase) { s->interrupt(phase); },
+      [s = session.get()](std::shared_ptr<const ConfigSnapshot> snap) { s->reloaded(std::move(snap)); });
+  // A spliced session past its lifetime hears BYE / -ERR, as at a shutdown's cut.
+  session->limit_lifetime([s = session.get()] { s->interrupt(StopPhase::cut); });
   co_await session->run();
 }
 
 }  // namespace
 
 net::awaitable<void> run_imap_session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap,
-                                      std::size_t listener_index, Services& services, SessionRegistry& registry) {
-  return run<Imap>(std::move(socket), std::move(snap), listener_index, services, registry);
+                                      std::size_t listener_index, Services& services, SessionRegistry& registry,
+                                      ClientOrigin origin) {
+  return run<Imap>(std::move(socket), std::move(snap), listener_index, services, registry, std::move(origin));
 }
 
 net::awaitable<void> run_pop3_session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap,
-                                      std::size_t listener_index, Services& services, SessionRegistry& registry) {
-  return run<Pop3>(std::move(socket), std::move(snap), listener_index, services, registry);
+                                      std::size_t listener_index, Services& services, SessionRegistry& registry,
+                                      ClientOrigin origin) {
+  return run<Pop3>(std::move(socket), std::move(snap), listener_index, services, registry, std::move(origin));
 }
 
 }  // namespace xr::relay

@@ -4,6 +4,7 @@
 #include "relay/cli/queue_command.hpp"
 #include "relay/doctor.hpp"
 #include "relay/log.hpp"
+#include "relay/process/core_dumps.hpp"
 #include "relay/server.hpp"
 
 #include <CLI/CLI.hpp>
@@ -123,6 +124,9 @@ CLI::App* add_queue_command(CLI::App& app, std::string& config, xr::relay::cli::
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Every subcommand may hold a secret (run and doctor: client secrets and
+  // tokens; hash-password: a password): none of them leaves a core file.
+  xr::relay::process::disable_core_dumps();
   CLI::App app{"xoauth2-relay: legacy SMTP logins in, Office 365 XOAUTH2 out"};
   app.set_version_flag("--version", std::string("xoauth2-relay ") + XR_VERSION);
   app.require_subcommand(1);

@@ -3,6 +3,7 @@
 // from it, and the shared services.
 #pragma once
 
+#include "auth/auth_throttle.hpp"
 #include "auth/login_cache.hpp"
 #include "auth/token_provider.hpp"
 #include "conf/config.hpp"
@@ -41,6 +42,8 @@ struct Services {
   Metrics& metrics;
   // The spool's delivery engine; null while no spool is configured.
   std::atomic<DeliveryEngine*>& spool;
+  // The brute-force throttle: checked before any password check.
+  auth::AuthThrottle& throttle;
 };
 
 // A short id for correlating a session's log lines.

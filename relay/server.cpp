@@ -10,7 +10,11 @@
 #include "relay/listen_socket.hpp"
 #include "relay/mailbox_session.hpp"
 #include "relay/metrics.hpp"
+#include "relay/process/drop_privileges.hpp"
 #include "relay/runtime.hpp"
+#include "relay/session/admission.hpp"
+#include "relay/session/sessions_per_ip.hpp"
+#include "relay/session_support.hpp"
 #include "relay/session_registry.hpp"
 #include "relay/smtp_session.hpp"
 #include "relay/spool/delivery_engine.hpp"
@@ -78,7 +82,8 @@ class Server {
         tokens_(auth::make_curl_http_client(), token_events_, token_options(snapshot_->config)),
         login_cache_(snapshot_->config.limits.login_cache_ttl),
         blocking_(2),
-        services_{log_, tokens_, login_cache_, blocking_, active_, mailbox_slots_, metrics_, spool_} {
+        throttle_(snapshot_->config.limits, snapshot_->config.trusted_networks),
+        services_{log_, tokens_, login_cache_, blocking_, active_, mailbox_slots_, metrics_, spool_, throttle_} {
     int n = opts.io_threads > 0 ? opts.io_threads : int(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<net::io_context>(1));
     tokens_.set_tenants(snapshot_->config.tenants);
@@ -89,14 +94,28 @@ class Server {
     raise_fd_limit(log_);
     auto& main_ctx = *contexts_[0];
     for (auto& c : contexts_) guards_.emplace_back(c->get_executor());
-    admin_.emplace(main_ctx, log_, AdminHandlers{[this] { return render_metrics(); }, [this] { return not_ready(); }});
+    admin_.emplace(main_ctx, log_, AdminHandlers{[this] { return render_metrics(); }, [this] { return not_ready(); },
+                                                 [this] { return throttle_.blocks(); }});
     try {
       const auto& cfg = current()->config;
-      // The spool first: messages queued before a restart are on their way
-      // before new ones arrive, and a spool we cannot own stops the start.
-      if (cfg.spool) start_spool(*cfg.spool);
+      // Root outside systemd: a missing server.user stops the start before
+      // anything is bound; the drop itself follows the binds.
+      auto drop = process::plan_drop(cfg.run_as_user);
       for (const auto& l : cfg.listeners) bind_listener(main_ctx, l);
       if (cfg.admin) admin_->start(*cfg.admin);
+      if (drop.target) {
+        process::switch_identity(*drop.target);
+        log_.info("", "dropped_privileges", {{"user", drop.target->name}, {"uid", std::to_string(drop.target->uid)},
+                                             {"gid", std::to_string(drop.target->gid)}});
+      } else if (!drop.note.empty()) {
+        log_.warn("", "running_as_root", {{"reason", drop.note}});
+      }
+      // The spool after the drop (its directory belongs to server.user and
+      // the store insists on it), still before any session runs: recovery in
+      // start() is synchronous, so messages queued before a restart are on
+      // their way before new ones arrive, and a spool we cannot own stops
+      // the start.
+      if (cfg.spool) start_spool(*cfg.spool);
     } catch (const std::exception& e) {
       log_.error("", "startup_failed", {{"error", e.what()}});
       return 1;
@@ -219,8 +238,13 @@ class Server {
       if (!idx) continue;  // removed by a reload a moment ago: the socket closes
       const auto& listener = snap->config.listeners[*idx];
       if (active_.load() >= snap->config.limits.max_sessions) {
-        metrics_.add("xoauth2_relay_sessions_refused_total", {{"listener", listener.name()}});
-        net::co_spawn(target, refuse(std::move(socket), listener), net::detached);
+        metrics_.add("xoauth2_relay_sessions_refused_total", {{"listener", listener.name()}, {"reason", "max_sessions"}});
+        boost::system::error_code peer_ec;
+        const auto peer = socket.remote_endpoint(peer_ec);
+        log_.warn("", "session_refused", {{"reason", "max_sessions"}, {"listener", listener.name()},
+                                          {"client", peer_ec ? std::string("unknown") : endpoint_string(peer)},
+                                          {"max_sessions", snap->config.limits.max_sessions}});
+        net::co_spawn(target, refuse(std::move(socket), busy_reply(listener)), net::detached);
         continue;
       }
       ++active_;
@@ -228,7 +252,37 @@ class Server {
     }
   }
 
+  // Admission first: who the client is (the PROXY header on a
+  // proxy_protocol listener, read before anything is said), then whether
+  // that address may have one more session; then the protocol's session.
   net::awaitable<void> session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t idx) {
+    const auto& l = snap->config.listeners.at(idx);
+    const auto& cfg = snap->config;
+    try {
+      auto origin = co_await resolve_client(socket, l, cfg.limits, log_);
+      std::optional<SessionsPerIp::Token> per_ip;
+      // trusted_networks (the printer VLAN behind one NAT address) are exempt.
+      if (origin && !cfg.trusted(origin->ip)) {
+        per_ip = sessions_per_ip_.try_enter(origin->ip, cfg.limits.max_sessions_per_ip);
+        if (!per_ip) {
+          metrics_.add("xoauth2_relay_sessions_refused_total", {{"listener", l.name()}, {"reason", "max_sessions_per_ip"}});
+          log_.warn("", "session_refused", {{"reason", "max_sessions_per_ip"}, {"listener", l.name()},
+                                            {"client", origin->client},
+                                            {"max_sessions_per_ip", cfg.limits.max_sessions_per_ip}});
+          origin.reset();
+          const std::string refusal = per_ip_refusal(l);
+          co_await refuse(std::move(socket), refusal);
+        }
+      }
+      if (origin) co_await run_session(std::move(socket), snap, idx, std::move(*origin));
+    } catch (const std::exception& e) {
+      log_.error("", "session_crashed", {{"error", e.what()}});
+    }
+    --active_;
+  }
+
+  net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t idx,
+                                   ClientOrigin origin) {
     const auto& l = snap->config.listeners.at(idx);
     const MetricLabels labels{{"protocol", conf::to_string(l.protocol)}, {"listener", l.name()}};
     metrics_.add("xoauth2_relay_sessions_total", labels);
@@ -236,20 +290,19 @@ class Server {
     try {
       switch (l.protocol) {
         case conf::Protocol::smtp:
-          co_await run_smtp_session(std::move(socket), snap, idx, services_, registry_);
+          co_await run_smtp_session(std::move(socket), snap, idx, services_, registry_, std::move(origin));
           break;
         case conf::Protocol::imap:
-          co_await run_imap_session(std::move(socket), snap, idx, services_, registry_);
+          co_await run_imap_session(std::move(socket), snap, idx, services_, registry_, std::move(origin));
           break;
         case conf::Protocol::pop3:
-          co_await run_pop3_session(std::move(socket), snap, idx, services_, registry_);
+          co_await run_pop3_session(std::move(socket), snap, idx, services_, registry_, std::move(origin));
           break;
       }
     } catch (const std::exception& e) {
       log_.error("", "session_crashed", {{"error", e.what()}});
     }
     metrics_.add("xoauth2_relay_sessions_active", labels, -1);
-    --active_;
   }
 
   // The protocol's own "busy" answer, in the clear; an implicit-TLS client
@@ -264,10 +317,9 @@ class Server {
     return {};
   }
 
-  net::awaitable<void> refuse(tcp::socket socket, const conf::Listener& listener) {
-    log_.warn("", "session_refused", {{"reason", "max_sessions reached"}, {"listener", listener.name()},
-                                      {"max_sessions", current()->config.limits.max_sessions}});
-    const std::string msg = busy_reply(listener);
+  // Says `msg` (the protocol's temporary refusal; empty on implicit TLS),
+  // bounded, and closes. The caller logged why.
+  net::awaitable<void> refuse(tcp::socket socket, const std::string msg) {
     net::steady_timer t(socket.get_executor(), std::chrono::seconds(5));
     using namespace net::experimental::awaitable_operators;
     co_await (net::async_write(socket, net::buffer(msg), net::as_tuple(net::use_awaitable)) ||
@@ -424,9 +476,15 @@ class Server {
       return;
     }
     log_.configure(snap->config.log_level, snap->config.log_format);
+    // Live sessions judge their access against the new config (revoked ones
+    // end) and log in with it from now on. First: a session must hear of the
+    // new config before it can be handed a token of a changed tenant, which
+    // it would otherwise present to its old snapshot's endpoint.
+    registry_.config_changed(snap);
     tokens_.set_tenants(snap->config.tenants);  // unchanged tenants keep their token
     login_cache_.set_ttl(snap->config.limits.login_cache_ttl);
     login_cache_.flush();
+    throttle_.set_limits(snap->config.limits, snap->config.trusted_networks);  // counts and blocks stay
     {
       std::lock_guard lock(snapshot_mutex_);
       snapshot_ = snap;
@@ -459,7 +517,10 @@ class Server {
 
   void apply_admin(const conf::Config& cfg) {
     const std::string wanted = cfg.admin ? cfg.admin->listen : "";
-    if (wanted == admin_->listen()) return;
+    if (wanted == admin_->listen()) {
+      if (cfg.admin) admin_->set_allow_from(cfg.admin->allow_from);
+      return;
+    }
     admin_->stop();
     if (!cfg.admin) return;
     try {
@@ -517,6 +578,7 @@ class Server {
   // registry as they are destroyed), and the token provider's destructor
   // posts its final answers into the contexts.
   SessionRegistry registry_;
+  SessionsPerIp sessions_per_ip_;  // sessions hold tokens of it
   std::vector<std::unique_ptr<net::io_context>> contexts_;
   std::mutex snapshot_mutex_;
   std::shared_ptr<const ConfigSnapshot> snapshot_;
@@ -527,6 +589,7 @@ class Server {
   std::atomic<std::size_t> active_{0};
   MailboxSlots mailbox_slots_;
   std::atomic<DeliveryEngine*> spool_{nullptr};
+  auth::AuthThrottle throttle_;
   Services services_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
   // Main context only: bound at start, changed by reloads (signals) and read by

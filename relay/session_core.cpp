@@ -3,6 +3,7 @@
 #include "relay/session_support.hpp"
 #include "relay/tls.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace xr::relay {
@@ -10,16 +11,18 @@ namespace xr::relay {
 using conf::LogLevel;
 
 SessionCore::SessionCore(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t listener_index,
-                         Services& svc)
+                         Services& svc, ClientOrigin origin)
     : svc_(svc),
       snap_(std::move(snap)),
       cfg_(snap_->config),
       listener_(cfg_.listeners.at(listener_index)),
       listener_tls_(snap_->listener_tls.at(listener_index)),
       id_(new_session_id()),
-      client_(peer_of(socket)),
-      client_ip_(ip_of(socket)),
-      conn_(std::move(socket), listener_tls_ ? *listener_tls_ : *snap_->plain_tls) {}
+      client_(std::move(origin.client)),
+      client_ip_(origin.ip),
+      via_(std::move(origin.via)),
+      conn_(std::move(socket), listener_tls_ ? *listener_tls_ : *snap_->plain_tls),
+      lifetime_timer_(conn_.socket().get_executor()) {}
 
 void SessionCore::log(LogLevel level, std::string_view event, std::initializer_list<Field> fields) {
   svc_.log.log(level, id_, event, fields);
@@ -29,6 +32,7 @@ void SessionCore::opened(std::initializer_list<Field> extra) {
   boost::system::error_code ec;
   conn_.socket().set_option(tcp::no_delay(true), ec);
   std::vector<Field> fields{{"client", client_}, {"listener", listener_.name()}};
+  if (!via_.empty()) fields.push_back({"via", via_});
   fields.insert(fields.end(), extra.begin(), extra.end());
   svc_.log.log(LogLevel::info, id_, "connect", fields);
 }
@@ -41,7 +45,9 @@ net::awaitable<bool> SessionCore::accept_tls() {
 }
 
 net::awaitable<bool> SessionCore::handshake_device() {
-  auto hs = co_await conn_.handshake_server(cfg_.limits.command_timeout);
+  // A client that opens a connection and never finishes the handshake
+  // holds a slot only for handshake_timeout.
+  auto hs = co_await conn_.handshake_server(cfg_.limits.handshake_timeout);
   if (!hs.ok()) {
     result_ = "tls_failed";
     // A connection closed before any handshake is a port probe or health
@@ -52,6 +58,24 @@ net::awaitable<bool> SessionCore::handshake_device() {
   }
   log(LogLevel::info, "tls", {{"version", conn_.tls_description()}});
   co_return true;
+}
+
+std::chrono::seconds SessionCore::command_wait(bool heard_from_device) const {
+  if (heard_from_device) return cfg_.limits.command_timeout;
+  return std::min(cfg_.limits.handshake_timeout, cfg_.limits.command_timeout);
+}
+
+void SessionCore::limit_lifetime(std::function<void()> end) {
+  lifetime_timer_.expires_after(cfg_.limits.max_session_lifetime);
+  // The timer is the session's member: the handler runs with
+  // operation_aborted once the session is gone, and then touches nothing.
+  lifetime_timer_.async_wait([this, end = std::move(end)](const boost::system::error_code& ec) {
+    if (ec) return;
+    lifetime_over_ = true;
+    log(LogLevel::info, "session_lifetime_over",
+        {{"client", client_}, {"max_session_lifetime_s", cfg_.limits.max_session_lifetime.count()}});
+    end();
+  });
 }
 
 net::awaitable<bool> SessionCore::send_to_device(std::string_view bytes) {

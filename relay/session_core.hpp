@@ -7,8 +7,11 @@
 #include "conf/config.hpp"
 #include "relay/connection.hpp"
 #include "relay/runtime.hpp"
+#include "relay/session/client_origin.hpp"
+#include "relay/session/access_watch.hpp"
 
 #include <chrono>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -17,10 +20,19 @@ namespace xr::relay {
 
 class SessionCore {
  public:
+  // `origin`: the client as admitted (the socket's peer, or the address a
+  // PROXY header carried).
   SessionCore(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t listener_index,
-              Services& svc);
+              Services& svc, ClientOrigin origin);
 
   Connection& connection() { return conn_; }
+
+  // limits.max_session_lifetime: when it is over, `end` is called on the
+  // session's executor; it takes the same path as a shutdown's `cut` (SMTP
+  // ends after the message in progress, a spliced session hears BYE/-ERR).
+  // Call once, after the session is listed in the registry.
+  void limit_lifetime(std::function<void()> end);
+  bool lifetime_over() const { return lifetime_over_; }
 
  protected:
   void log(conf::LogLevel level, std::string_view event, std::initializer_list<Field> fields);
@@ -35,6 +47,10 @@ class SessionCore {
   // Writes replies to the device. False when the device is gone; result_
   // then says how (unless something else ended the session first).
   net::awaitable<bool> send_to_device(std::string_view bytes);
+  // How long to wait for the device's next command: limits.handshake_timeout
+  // until it has said anything (a silent connection holds a slot only that
+  // long), limits.command_timeout after.
+  std::chrono::seconds command_wait(bool heard_from_device) const;
 
   Services& svc_;
   std::shared_ptr<const ConfigSnapshot> snap_;
@@ -44,9 +60,13 @@ class SessionCore {
   std::string id_;
   std::string client_;  // "address:port" for the log
   conf::IpAddress client_ip_;
+  std::string via_;  // the load balancer's "address:port" (PROXY protocol), else empty
   Connection conn_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::string result_ = "ok";  // for session_end
+  // Reloads: the config logins use now, the one the grant came from, and
+  // whether a reload revoked the grant.
+  AccessWatch access_{snap_};
   // The latest login that passed our own check, for session_end even when
   // Office 365 then refused it (the grant is dropped; the client may retry).
   struct Tried {
@@ -55,6 +75,10 @@ class SessionCore {
   // A login's outcome for session_end: "ok" after a successful one (a
   // client may fail, then succeed in one session), else why it failed.
   void login_outcome(std::string_view result) { result_ = result; }
+
+ private:
+  net::steady_timer lifetime_timer_;
+  bool lifetime_over_ = false;
 };
 
 }  // namespace xr::relay

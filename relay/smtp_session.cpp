@@ -2,7 +2,7 @@
 
 #include "auth/access_policy.hpp"
 #include "protocols/exchange_diagnosis.hpp"
-#include "protocols/from_header_rewrite.hpp"
+#include "protocols/header_guard.hpp"
 #include "protocols/smtp_path.hpp"
 #include "protocols/smtp_server.hpp"
 #include "relay/connection.hpp"
@@ -22,18 +22,45 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using conf::LogLevel;
 
+// An idle logged-in session must not keep its mailbox slot: with Exchange's
+// per-mailbox cap (3 by default) three idle sessions would block the mailbox
+// for everyone. After a transaction (or the AUTH that opened the upstream)
+// the slot and the upstream connection are kept this long, so a device that
+// sends several messages in a row (a scanner's batch) reuses them; then both
+// go, and the next MAIL takes a slot and connects again.
+constexpr auto kUpstreamLinger = std::chrono::seconds(10);
+
+// What a session hears when a reload took its access away (after the message
+// in progress, if any).
+constexpr std::string_view kRevokedReply = "421 4.7.0 Configuration changed, reconnect and log in again";
+
 class SmtpSession : public SessionCore {
  public:
   SmtpSession(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t listener_index,
-              Services& svc)
-      : SessionCore(std::move(socket), std::move(snap), listener_index, svc),
+              Services& svc, ClientOrigin origin)
+      : SessionCore(std::move(socket), std::move(snap), listener_index, svc, std::move(origin)),
         grant_(auth::match_no_auth(cfg_, client_ip_)),
         machine_(make_options()) {
     if (grant_) tried_ = {"(no_auth)", grant_->mailbox, grant_->tenant};
   }
 
+  // A reload (SessionRegistry): a grant it revoked ends the session after
+  // the message in progress, with 421 4.7.0; later logins use the new config.
+  void reloaded(std::shared_ptr<const ConfigSnapshot> snap) {
+    const auto why = access_.reloaded(std::move(snap), grant_ ? &*grant_ : nullptr, client_ip_, conf::Protocol::smtp);
+    if (why == auth::Revocation::none) return;
+    report_revocation(svc_, id_, why, *grant_, conf::Protocol::smtp);
+    revoke();
+  }
+
   net::awaitable<void> run() {
     opened({{"no_auth", grant_ ? "yes" : "no"}});
+    const bool admitted = co_await admit_source(svc_, id_, listener_, client_, client_ip_, conn_, smtp::kTooManyFailedLogins);
+    if (!admitted) {
+      login_outcome("auth_blocked");
+      summary();
+      co_return;
+    }
     // Never `if (!co_await ...)`: GCC 12 miscompiles it (the frame is
     // resumed after its end); a named result is safe.
     const bool tls_ok = co_await accept_tls();
@@ -91,8 +118,8 @@ class SmtpSession : public SessionCore {
             const bool ok = co_await flush();
             if (!ok) co_return;
           }
-          auto timeout = in_data_ ? cfg_.limits.data_timeout : cfg_.limits.command_timeout;
-          auto r = co_await conn_.read_some(net::buffer(buf_), timeout);
+          auto timeout = in_data_ ? cfg_.limits.data_timeout : command_wait(bytes_in_ > 0);
+          auto r = co_await read_input(timeout);
           if (r.ok()) {
             bytes_in_ += r.bytes;
             machine_.feed(std::string_view(buf_.data(), r.bytes));
@@ -102,7 +129,8 @@ class SmtpSession : public SessionCore {
                                             {"seconds", timeout.count()}});
             machine_.timeout();
           } else if (r.status == IoStatus::interrupted) {
-            machine_.shutdown();
+            if (lifetime_over()) machine_.shutdown("421 4.4.2 Session lifetime exceeded, reconnect");
+            else machine_.shutdown();
           } else {
             if (result_ == "ok" && in_data_) result_ = "client_dropped_mid_message";
             machine_.eof();
@@ -117,6 +145,7 @@ class SmtpSession : public SessionCore {
           const bool handshaken = co_await handshake_device();
           if (!handshaken) co_return;
           machine_.tls_started();
+          transaction_over();  // the machine forgot the transaction (RFC 3207)
           break;
         }
         case smtp::EventKind::authenticate:
@@ -125,6 +154,7 @@ class SmtpSession : public SessionCore {
             if (!ok) co_return;
           }
           co_await authenticate();
+          if (auth_blocked_) co_return;
           break;
         case smtp::EventKind::upstream_command: {
           {
@@ -137,7 +167,7 @@ class SmtpSession : public SessionCore {
             in_data_ = true;
             message_started_ = Clock::now();
             message_bytes_ = 0;
-            start_from_rewrite();
+            start_header_guard();
           }
           machine_.complete_command(reply);
           break;
@@ -145,10 +175,15 @@ class SmtpSession : public SessionCore {
         case smtp::EventKind::message_data: {
           auto data = machine_.data();
           message_bytes_ += data.size();
-          if (from_rewrite_) {
+          if (guard_) {
+            if (guard_->refused()) break;  // the rest of a refused message goes nowhere
             rewritten_.clear();
-            from_rewrite_->feed(data, rewritten_);
+            guard_->feed(data, rewritten_);
             data = rewritten_;
+            if (guard_->refused()) {
+              drop_refused_message();
+              break;
+            }
           }
           if (spool_txn_) spool_->write(data);
           else co_await send_message_data(data);
@@ -161,18 +196,21 @@ class SmtpSession : public SessionCore {
           }
           in_data_ = false;
           machine_.complete_command(co_await finish_message());
+          transaction_over();
           break;
         }
         case smtp::EventKind::message_abort:
           in_data_ = false;
+          transaction_over();
           ++messages_failed_;
           // A DATA stream cannot be cancelled in SMTP: dropping the upstream
           // connection is the only way to make sure the message is not sent.
           if (spool_txn_) spool_->reset();
           else if (upstream_) upstream_->abandon();
-          from_rewrite_.reset();
+          guard_.reset();
           log(LogLevel::warn, "message_aborted",
-              {{"reason", result_ == "ok" ? "size_limit" : result_}, {"bytes", message_bytes_},
+              {{"reason", machine_.message_bare_cr() ? "bare_cr" : result_ == "ok" ? "size_limit" : result_},
+               {"bytes", message_bytes_},
                {"limit", cfg_.limits.max_message_size}});
           break;
         case smtp::EventKind::close:
@@ -189,11 +227,22 @@ class SmtpSession : public SessionCore {
     std::string password = machine_.auth_password();
     std::string mech = machine_.auth_mechanism();
     auto checked_at = Clock::now();
-    auto decision =
-        co_await check_login_off_thread(svc_, cfg_, user, password, client_ip_, conf::Protocol::smtp);
-
-    svc_.metrics.add("xoauth2_relay_logins_total",
-                     {{"protocol", "smtp"}, {"outcome", decision.grant ? "ok" : auth::to_string(decision.failure)}});
+    // A reload since this connection was accepted applies to its login: the
+    // newest config decides (password, sources, tenant).
+    const auto login_snap = access_.latest();
+    auto checked =
+        co_await check_login_throttled(svc_, login_snap->config, user, password, client_ip_, conf::Protocol::smtp);
+    if (!checked.blocked.ok()) {
+      // Refused before any password check; the session ends.
+      note_auth_blocked(svc_, id_, conf::Protocol::smtp, client_, user, checked.blocked);
+      login_outcome("auth_blocked");
+      const std::string refusal = std::string(smtp::kTooManyFailedLogins) + "\r\n";
+      co_await send_to_device(refusal);
+      auth_blocked_ = true;
+      co_return;
+    }
+    auto& decision = checked.decision;
+    svc_.metrics.add("xoauth2_relay_logins_total", {{"protocol", "smtp"}, {"outcome", login_metric_outcome(decision)}});
     if (!decision.grant) {
       log(LogLevel::warn, "auth_failed",
           {{"client", client_}, {"user", user}, {"mechanism", mech},
@@ -206,8 +255,21 @@ class SmtpSession : public SessionCore {
     log(LogLevel::info, "auth_ok", {{"user", user}, {"mechanism", mech}, {"mailbox", decision.grant->mailbox},
                                     {"tenant", decision.grant->tenant}, {"cached", decision.cached ? "yes" : "no"},
                                     {"check_ms", ms_since(checked_at)}});
+    // AUTH again (after no_auth, or after a login before STARTTLS): the old
+    // grant's upstream and slot go first, so the new mailbox's cap applies.
+    co_await release_upstream();
     grant_ = std::move(decision.grant);
     tried_ = {user, grant_->mailbox, grant_->tenant};
+    if (const auto why = access_.granted(login_snap, *grant_, client_ip_, conf::Protocol::smtp);
+        why != auth::Revocation::none) {
+      // A reload during the check took the grant away again.
+      report_revocation(svc_, id_, why, *grant_, conf::Protocol::smtp);
+      grant_.reset();
+      login_outcome("revoked");
+      machine_.complete_auth(smtp::AuthOutcome::temporary, "4.7.0 Configuration changed, try again later");
+      revoke();
+      co_return;
+    }
     if (spooling()) {
       // Store and forward: Office 365 is the delivery engine's business.
       login_outcome("ok");
@@ -226,7 +288,54 @@ class SmtpSession : public SessionCore {
       co_return;
     }
     login_outcome("ok");
+    transaction_over();  // the linger starts: an idle session lets the upstream go
     machine_.complete_auth(smtp::AuthOutcome::ok);
+  }
+
+  // --- idle sessions and reloads --------------------------------------------
+
+  void revoke() {
+    result_ = "revoked";
+    machine_.shutdown(kRevokedReply);
+    conn_.interrupt();  // wakes a session waiting for its next command
+  }
+
+  // No transaction open: the upstream and slot are kept for the linger only.
+  void transaction_over() {
+    txn_open_ = false;
+    linger_until_ = Clock::now() + kUpstreamLinger;
+  }
+
+  // Lets the upstream connection (QUIT) and the mailbox slot go.
+  net::awaitable<void> release_upstream() {
+    if (upstream_) {
+      co_await upstream_->quit();
+      upstream_bytes_ += upstream_->bytes_sent();
+      upstream_.reset();
+    }
+    slot_.reset();
+  }
+
+  // The device's next bytes within `timeout`. While no transaction is open,
+  // the upstream and slot are let go when the linger is over; the wait for
+  // the device goes on to the same deadline.
+  net::awaitable<IoResult> read_input(std::chrono::steady_clock::duration timeout) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      const bool lingering = !in_data_ && !txn_open_ && (upstream_ || slot_);
+      auto wait = deadline - Clock::now();
+      if (lingering) {
+        if (Clock::now() >= linger_until_) {
+          log(LogLevel::debug, "upstream_released", {{"reason", "idle"}});
+          co_await release_upstream();
+          continue;
+        }
+        wait = std::min(wait, linger_until_ - Clock::now());
+      }
+      auto r = co_await conn_.read_some(net::buffer(buf_), wait);
+      if (r.status == IoStatus::timeout && lingering && Clock::now() < deadline) continue;
+      co_return r;
+    }
   }
 
   // --- upstream ------------------------------------------------------------
@@ -234,7 +343,10 @@ class SmtpSession : public SessionCore {
   // Connects and logs in to the grant's tenant. nullopt on success, else the
   // reply to give the device (4xx: try again later; 5xx: refused).
   net::awaitable<std::optional<smtp::Reply>> open_upstream() {
-    const auto& tenant = cfg_.tenants.at(grant_->tenant);
+    // The grant's snapshot: the tenant's endpoint and TLS context go with
+    // the token (a login after a reload has the new one, not the session's).
+    const auto gsnap = access_.grant_snap();
+    const auto& tenant = gsnap->config.tenants.at(grant_->tenant);
     auto t0 = Clock::now();
     if (!slot_) {
       slot_ = co_await svc_.mailbox_slots.acquire(MailboxSlots::key(grant_->tenant, "smtp", grant_->mailbox),
@@ -255,6 +367,12 @@ class SmtpSession : public SessionCore {
           {{"tenant", grant_->tenant}, {"error", token.error.summary}, {"fix", token.error.fix}});
       co_return smtp::make_reply(454, "4.7.0 Temporary authentication failure, try again later");
     }
+    if (access_.revoked() != auth::Revocation::none) {
+      // A reload revoked the grant while we waited: its token may be the
+      // new config's, which must not go to this snapshot's endpoint.
+      slot_.reset();
+      co_return smtp::make_reply(454, "4.7.0 Configuration changed, try again later");
+    }
     UpstreamSmtp::Settings s;
     s.endpoint = tenant.smtp;
     s.helo_name = cfg_.hostname;
@@ -262,7 +380,7 @@ class SmtpSession : public SessionCore {
     s.connect_timeout = cfg_.limits.upstream_connect_timeout;
     s.reply_timeout = cfg_.limits.upstream_reply_timeout;
     upstream_ = std::make_unique<UpstreamSmtp>(co_await net::this_coro::executor,
-                                               *snap_->upstream_tls.at(grant_->tenant), std::move(s));
+                                               *gsnap->upstream_tls.at(grant_->tenant), std::move(s));
     auto login = co_await upstream_->open(std::string(token.token.value.reveal()));
     svc_.metrics.add("xoauth2_relay_upstream_logins_total",
                      {{"protocol", "smtp"},
@@ -327,6 +445,7 @@ class SmtpSession : public SessionCore {
         }
       }
     }
+    if (cmd.kind == K::rset) transaction_over();
     if (cmd.kind == K::rset && (!upstream_ || !upstream_->alive()))
       co_return smtp::make_reply(250, "2.0.0 OK");
     if (!upstream_ || !upstream_->alive()) co_return lost_reply();
@@ -342,6 +461,8 @@ class SmtpSession : public SessionCore {
     }
     count_reply(*reply);
     if (cmd.kind == K::mail) {
+      if (reply->klass() == 2) txn_open_ = true;  // the slot is held until the message is over
+      else transaction_over();
       log(reply->klass() == 2 ? LogLevel::debug : LogLevel::warn, "mail_from",
           {{"from", cmd.address}, {"reply", reply->summary()}});
       if (reply->klass() != 2) log_explained(*reply);
@@ -365,13 +486,48 @@ class SmtpSession : public SessionCore {
     if (!why.empty()) log(LogLevel::warn, "upstream_hint", {{"reply", reply.summary()}, {"likely_cause", why}});
   }
 
-  // rewrite_sender.from_header: the From: of each message, when the user's
-  // senders do not allow it.
-  void start_from_rewrite() {
-    from_rewrite_.reset();
-    if (!grant_ || !grant_->rewrite_sender.from_header) return;
-    from_rewrite_.emplace(grant_->mailbox, grant_->rewrite_sender.reply_to,
-                          [senders = grant_->senders](std::string_view a) { return auth::sender_allowed(senders, a); });
+  // The grant's senders govern the From: header too (with
+  // rewrite_sender.from_header, a foreign one is rewritten instead).
+  void start_header_guard() {
+    guard_.reset();
+    if (!grant_) return;
+    smtp::HeaderGuardOptions o;
+    o.max_header_size = cfg_.limits.max_header_size;
+    o.allowed = [senders = grant_->senders](std::string_view a) { return auth::sender_allowed(senders, a); };
+    o.rewrite = grant_->rewrite_sender.from_header;
+    o.mailbox = grant_->mailbox;
+    o.keep_reply_to = grant_->rewrite_sender.reply_to;
+    guard_.emplace(std::move(o));
+  }
+
+  // The header guard said no: nothing of the message may be delivered. The
+  // upstream DATA is never completed (dropping the connection is the only
+  // way, as for message_abort); a spooled message is never committed. The
+  // device hears the refusal at the end of its DATA.
+  void drop_refused_message() {
+    if (spool_txn_) spool_->reset();
+    else if (upstream_) upstream_->abandon();
+    log(LogLevel::warn, "message_refused",
+        {{"reason", guard_->reason()}, {"from", guard_->from().empty() ? "-" : guard_->from()},
+         {"user", tried_.user}, {"mailbox", tried_.mailbox}, {"reply", guard_->reply().summary()},
+         {"hint", refusal_hint(guard_->reason())}});
+  }
+
+  static std::string_view refusal_hint(std::string_view reason) {
+    if (reason == "sender_not_allowed")
+      return "add the address to the user's senders, or set rewrite_sender: {from_header: true}";
+    if (reason == "header_too_large") return "the header block is over limits.max_header_size";
+    if (reason == "malformed_header") return "a line of the header block is not a header field";
+    return "the message must carry one From: header with one address the login may send as";
+  }
+
+  smtp::Reply refused_message_reply() {
+    auto reply = guard_->reply();
+    guard_.reset();
+    spool_txn_ = false;
+    ++messages_failed_;
+    count_message("rejected");
+    return reply;
   }
 
   net::awaitable<void> send_message_data(std::string_view data) {
@@ -381,16 +537,21 @@ class SmtpSession : public SessionCore {
   }
 
   net::awaitable<smtp::Reply> finish_message() {
-    if (from_rewrite_) {
+    if (guard_) {
+      if (guard_->refused()) co_return refused_message_reply();
       rewritten_.clear();
-      from_rewrite_->finish(rewritten_);
+      guard_->finish(rewritten_);
+      if (guard_->refused()) {
+        drop_refused_message();
+        co_return refused_message_reply();
+      }
       if (spool_txn_) spool_->write(rewritten_);
       else co_await send_message_data(rewritten_);
-      if (!from_rewrite_->replaced().empty())
+      if (!guard_->replaced().empty())
         log(LogLevel::info, "from_header_rewritten",
-            {{"from", from_rewrite_->replaced()}, {"to", grant_->mailbox},
-             {"reply_to_added", from_rewrite_->reply_to_added() ? "yes" : "no"}});
-      from_rewrite_.reset();
+            {{"from", guard_->replaced()}, {"to", grant_->mailbox},
+             {"reply_to_added", guard_->reply_to_added() ? "yes" : "no"}});
+      guard_.reset();
     }
     const auto bare_lf = machine_.message_bare_lf();
     if (spool_txn_) co_return co_await spool_finish(bare_lf);
@@ -484,13 +645,16 @@ class SmtpSession : public SessionCore {
   std::optional<auth::Grant> grant_;  // set by a no_auth rule or a login
   smtp::Server machine_;
   std::unique_ptr<UpstreamSmtp> upstream_;
-  std::optional<smtp::FromHeaderRewriter> from_rewrite_;  // during a message, with rewrite_sender.from_header
+  std::optional<smtp::HeaderGuard> guard_;  // during a message: From: against senders, header cap
   std::string rewritten_;
   std::optional<MailboxSlots::Slot> slot_;  // held while upstream_ may be connected
+  bool txn_open_ = false;                   // a MAIL was accepted upstream and the message is not over
+  Clock::time_point linger_until_{};        // without a transaction: when upstream_ and slot_ go
   std::optional<SpoolIntake> spool_;  // created at the first spooled MAIL
   bool spool_txn_ = false;            // this transaction goes to the spool
   std::array<char, 16384> buf_{};
   bool in_data_ = false;
+  bool auth_blocked_ = false;  // the throttle refused a login: the session ends
   Clock::time_point message_started_ = Clock::now();
   std::uint64_t message_bytes_ = 0;
   std::uint64_t bytes_in_ = 0;
@@ -503,10 +667,13 @@ class SmtpSession : public SessionCore {
 
 net::awaitable<void> run_smtp_session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap,
                                       std::size_t listener_index, Services& services,
-                                      SessionRegistry& registry) {
-  auto session = std::make_unique<SmtpSession>(std::move(socket), std::move(snap), listener_index, services);
-  auto listed = registry.add(co_await net::this_coro::executor,
-                             [s = session.get()](StopPhase) { s->connection().interrupt(); });
+                                      SessionRegistry& registry, ClientOrigin origin) {
+  auto session = std::make_unique<SmtpSession>(std::move(socket), std::move(snap), listener_index, services,
+                                               std::move(origin));
+  auto listed = registry.add(
+      co_await net::this_coro::executor, [s = session.get()](StopPhase) { s->connection().interrupt(); },
+      [s = session.get()](std::shared_ptr<const ConfigSnapshot> snap) { s->reloaded(std::move(snap)); });
+  session->limit_lifetime([s = session.get()] { s->connection().interrupt(); });
   co_await session->run();
 }
 

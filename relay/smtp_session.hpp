@@ -4,6 +4,7 @@
 
 #include "relay/asio.hpp"
 #include "relay/runtime.hpp"
+#include "relay/session/client_origin.hpp"
 
 #include <memory>
 
@@ -14,6 +15,6 @@ class SessionRegistry;
 // Runs the session to its end; never throws for I/O or protocol problems.
 net::awaitable<void> run_smtp_session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap,
                                       std::size_t listener_index, Services& services,
-                                      SessionRegistry& registry);
+                                      SessionRegistry& registry, ClientOrigin origin);
 
 }  // namespace xr::relay

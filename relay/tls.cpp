@@ -14,7 +14,24 @@ void common_settings(ssl::context& ctx) {
   SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression |
                   ssl::context::single_dh_use);
+  // No renegotiation either way: nothing here needs it, and it is a DoS
+  // lever (a client may ask for handshake after handshake) and the ground
+  // of old injection attacks. TLS 1.3 has none anyway.
+  // (OpenSSL 3 already refuses client-initiated renegotiation unless
+  // SSL_OP_ALLOW_CLIENT_RENEGOTIATION; this also stops server-initiated.)
+  SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_clear_options(ctx.native_handle(), SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
 }
+
+// TLS 1.2 and older suites for device listeners (TLS 1.3 suites are fixed
+// and all strong). Forward-secret AEAD first; then the AES-CBC-SHA suites,
+// which TLS 1.0/1.1 devices need (SHA-1 HMAC is all those versions have).
+// Never 3DES (Sweet32), RC4, DES, NULL, export, anonymous, MD5, or the
+// CAMELLIA/ARIA/SEED/IDEA suites no device needs. Security level 0 on a
+// legacy listener would otherwise let all of them back in.
+constexpr const char* kServerCiphers =
+    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:AES128-GCM-SHA256:AES256-GCM-SHA384:ECDHE+AES+SHA:AES128-SHA:"
+    "AES256-SHA:!aNULL:!eNULL:!EXP:!LOW:!3DES:!DES:!RC4:!MD5:!PSK:!SRP:!DSS:!CAMELLIA:!ARIA:!SEED:!IDEA";
 
 int openssl_version(conf::TlsVersion v) {
   switch (v) {
@@ -38,6 +55,8 @@ std::shared_ptr<ssl::context> make_server_tls(const std::string& cert_file, cons
     // above 0 refuses; the legacy CBC suites come back with it too.
     SSL_CTX_set_security_level(ctx->native_handle(), 0);
   }
+  if (SSL_CTX_set_cipher_list(ctx->native_handle(), kServerCiphers) != 1)
+    throw std::runtime_error("cannot set the TLS cipher list");
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(cert_file, ec);
   if (ec) throw std::runtime_error("cannot load certificate " + cert_file + ": " + ec.message());
@@ -69,6 +88,12 @@ std::string tls_handshake_hint(std::string_view error, const conf::Listener& lis
   const bool old_version = error.find("unsupported protocol") != std::string_view::npos ||
                            error.find("version too low") != std::string_view::npos ||
                            error.find("no shared cipher") != std::string_view::npos;
+  // A legacy listener still refuses 3DES, RC4, NULL and export suites: a
+  // device offering nothing else cannot be served safely.
+  if (error.find("no shared cipher") != std::string_view::npos && listener.min_tls_version < conf::TlsVersion::v1_2)
+    return "the device offered only cipher suites the relay refuses (3DES, RC4, NULL, export); it needs AES "
+           "(at least TLS_RSA_WITH_AES_128_CBC_SHA): update its firmware or put it on a TLS-less listener on a "
+           "trusted network";
   if (old_version && listener.min_tls_version >= conf::TlsVersion::v1_2)
     return std::string("the device offered an older TLS version than this listener's minimum (") +
            conf::to_string(listener.min_tls_version) +

@@ -1,6 +1,7 @@
 #include "relay/cli/queue_command.hpp"
 
 #include "conf/config.hpp"
+#include "relay/process/drop_privileges.hpp"
 #include "spool/queue_id.hpp"
 #include "spool/queue_ops.hpp"
 
@@ -71,8 +72,10 @@ bool become_spool_owner(const std::string& dir, std::ostream& err) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return true;  // the Store reports it
   if (st.st_uid == 0) return true;
-  if (setgroups(0, nullptr) != 0 || setgid(st.st_gid) != 0 || setuid(st.st_uid) != 0) {
-    err << "queue: cannot switch to the spool's owner (uid " << st.st_uid << "): " << std::strerror(errno)
+  try {
+    process::switch_identity({"", st.st_uid, st.st_gid});
+  } catch (const std::exception& e) {
+    err << "queue: cannot switch to the spool's owner (uid " << st.st_uid << "): " << e.what()
         << "; run it as that user (sudo -u xoauth2-relay ...)\n";
     return false;
   }

@@ -14,15 +14,16 @@ TEST_CASE("counters add up per label set and render with HELP and TYPE") {
   Metrics m;
   m.add("xoauth2_relay_logins_total", {{"protocol", "smtp"}, {"outcome", "ok"}});
   m.add("xoauth2_relay_logins_total", {{"protocol", "smtp"}, {"outcome", "ok"}});
-  m.add("xoauth2_relay_logins_total", {{"protocol", "imap"}, {"outcome", "bad_credentials"}});
+  m.add("xoauth2_relay_logins_total", {{"protocol", "imap"}, {"outcome", "denied"}});
   m.add("xoauth2_relay_bytes_total", {{"protocol", "smtp"}, {"direction", "in"}}, 5242880);
   CHECK(m.value("xoauth2_relay_logins_total", {{"protocol", "smtp"}, {"outcome", "ok"}}) == 2);
   CHECK(m.value("xoauth2_relay_logins_total", {{"protocol", "pop3"}, {"outcome", "ok"}}) == 0);
   auto text = m.render();
-  CHECK(contains(text, "# HELP xoauth2_relay_logins_total Device logins by protocol and outcome.\n"
+  CHECK(contains(text, "# HELP xoauth2_relay_logins_total Device logins by protocol and outcome: ok, or denied "
+                       "(our own check refused it; the log says why).\n"
                        "# TYPE xoauth2_relay_logins_total counter\n"));
   CHECK(contains(text, "xoauth2_relay_logins_total{protocol=\"smtp\",outcome=\"ok\"} 2\n"));
-  CHECK(contains(text, "xoauth2_relay_logins_total{protocol=\"imap\",outcome=\"bad_credentials\"} 1\n"));
+  CHECK(contains(text, "xoauth2_relay_logins_total{protocol=\"imap\",outcome=\"denied\"} 1\n"));
   CHECK(contains(text, "xoauth2_relay_bytes_total{protocol=\"smtp\",direction=\"in\"} 5242880\n"));
   // Declared families without samples still announce themselves.
   CHECK(contains(text, "# TYPE xoauth2_relay_config_reloads_total counter\n"));
