@@ -1,0 +1,24 @@
+// The device-facing POP3 server up to the login (protocols/pop3_server,
+// login_machine, line_reader, sasl_plain): arbitrary device bytes, logins
+// answered with every outcome. Flags: see login_run.hpp.
+// Properties: never crashes or loops; the password is wiped once answered;
+// a closed machine stays closed; the output, events and the bytes handed to
+// the splice do not depend on how the input was split (unless STARTTLS or a
+// shutdown made timing matter).
+#include "login_run.hpp"
+#include "protocols/pop3_server.hpp"
+
+using namespace xr;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  fuzz::MachineInput in;
+  if (!fuzz::read_input(data, size, in)) return 0;
+  pop3::ServerOptions opts;
+
+  const auto split = fuzz::run_login_server<pop3::Server>(opts, in, in.split_seed);
+  if (in.split_seed == 0 || (in.flags & 64)) return 0;
+  const auto whole = fuzz::run_login_server<pop3::Server>(opts, in, 0);
+  if (split.tls_seen || whole.tls_seen) return 0;
+  fuzz::check_same(split, whole);
+  return 0;
+}
