@@ -392,7 +392,9 @@ def relay(standin, relay_bin, tmp_path_factory):
                 u.setdefault("password_hash", password_hash(relay_bin, pw))
 
         config = {
-            "server": {"hostname": "relay.test"},
+            # The suite runs as root: stay root explicitly (a relay started as
+            # root otherwise drops to server.user, xoauth2-relay, after binding).
+            "server": {"hostname": "relay.test", "user": "root"},
             "log": {"level": "debug", "format": "text"},
             "tenants": {"contoso": {
                 "tenant_id": TENANT_ID, "client_id": CLIENT_ID,

@@ -80,7 +80,7 @@ def test_metrics_count_what_happened_and_pass_promtool(standin, relay):
             metric(before, "xoauth2_relay_sessions_total", protocol="smtp", listener=listener) + 1
     assert metric(text, "xoauth2_relay_sessions_active", protocol="smtp", listener=starttls) == 0
     assert metric(text, "xoauth2_relay_logins_total", protocol="smtp", outcome="ok") == 1
-    assert metric(text, "xoauth2_relay_logins_total", protocol="smtp", outcome="bad_password") >= 1
+    assert metric(text, "xoauth2_relay_logins_total", protocol="smtp", outcome="denied") >= 1
     assert metric(text, "xoauth2_relay_upstream_logins_total", protocol="smtp", outcome="ok") == 1
     assert metric(text, "xoauth2_relay_messages_total", outcome="accepted") == 1
     assert metric(text, "xoauth2_relay_bytes_total", protocol="smtp", direction="device_to_office365") > 2000

@@ -70,5 +70,5 @@ def test_unit_has_what_operations_rely_on(staged):
                  "CapabilityBoundingSet=CAP_NET_BIND_SERVICE", "ConfigurationDirectory=xoauth2-relay",
                  "StateDirectory=xoauth2-relay", "ProtectSystem=strict", "NoNewPrivileges=yes",
                  "SystemCallFilter=@system-service", "MemoryDenyWriteExecute=yes",
-                 "ReadWritePaths=-/var/spool/xoauth2-relay"):
+                 "ReadWritePaths=-/var/spool/xoauth2-relay", "LimitCORE=0"):
         assert line in unit, line
