@@ -2,7 +2,8 @@
 # Benchmarks: builds the relay (Release, in build-bench/), starts the token
 # stand-in and a fast SMTP/IMAP sink on 127.0.0.1, runs the scenarios in
 # bench/run.py and prints the figures.
-# Usage: bench/run.sh [--runs N] [--quick]
+# Usage: bench/run.sh [--runs N] [--quick] [--json FILE]
+#          (--json: every run's figures; compare two with bench/compare.py OLD NEW)
 #        bench/run.sh --spool [--runs N] [--quick] [--memory-runs N] [--no-deliver] [--json FILE]
 #          (store and forward: bench/spool.py)
 set -euo pipefail

@@ -19,6 +19,8 @@ packages=(
   dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix
   # operations tests: systemd-analyze (unit checks), promtool (metrics format)
   systemd prometheus
+  # hardening: a real HAProxy in front (PROXY v1/v2), libFuzzer for the fuzz targets
+  haproxy clang libclang-rt-14-dev
 )
 
 missing=()

@@ -20,6 +20,17 @@ echo "=== build: ASan+UBSan (build-asan/)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXR_SANITIZE=ON -DXR_BUILD_BENCH=OFF -DXR_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 
+# The bench's configuration as a packager builds it: Release (-O3), warnings
+# NOT errors (XR_WERROR off, its default; said here so an old cache cannot keep it on). GCC warns differently at -O3, and a Release
+# build that does not compile must not land again (issue 13). Only the relay.
+echo "=== build: Release, as bench/run.sh and packagers build it (build-bench/)"
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DXR_WERROR=OFF >/dev/null
+cmake --build build-bench -j"$jobs" --target xoauth2-relay
+
+# libFuzzer (clang, build-fuzz/): every parser for a short, bounded run from
+# its seed corpus; a longer campaign is scripts/fuzz.sh with more seconds.
+scripts/fuzz.sh 15
+
 # The benchmark is Python driving the relay: compiling it here keeps it from
 # rotting between the runs that produce docs/benchmarks.md.
 echo "=== bench: compile check"
