@@ -197,11 +197,7 @@ class MailboxSession : public SessionCore {
     auto checked = co_await check_login_throttled(svc_, login_snap->config, user_, password, client_ip_, P::protocol);
     if (!checked.blocked.ok()) {
       // Refused before any password check; the session ends.
-      note_auth_blocked(svc_, id_, P::protocol, client_, user_, checked.blocked);
-      login_outcome("auth_blocked");
-      const std::string refusal = std::string(P::too_many_failed_logins) + "\r\n";
-      co_await send_to_device(refusal);
-      auth_blocked_ = true;
+      co_await refuse_blocked_login(P::protocol, user_, checked.blocked, P::too_many_failed_logins);
       co_return;
     }
     auto& decision = checked.decision;
@@ -357,7 +353,6 @@ class MailboxSession : public SessionCore {
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;
   bool stopping_ = false;
-  bool auth_blocked_ = false;  // the throttle refused a login: the session ends
 };
 
 template <typename P>

@@ -78,6 +78,15 @@ void SessionCore::limit_lifetime(std::function<void()> end) {
   });
 }
 
+net::awaitable<void> SessionCore::refuse_blocked_login(conf::Protocol protocol, const std::string& user,
+                                                      const auth::ThrottleVerdict& verdict, std::string_view refusal) {
+  note_auth_blocked(svc_, id_, protocol, client_, user, verdict);
+  login_outcome("auth_blocked");
+  const std::string line = std::string(refusal) + "\r\n";
+  co_await send_to_device(line);
+  auth_blocked_ = true;
+}
+
 net::awaitable<bool> SessionCore::send_to_device(std::string_view bytes) {
   auto r = co_await conn_.write_all(bytes, cfg_.limits.command_timeout);
   if (!r.ok()) {

@@ -9,6 +9,7 @@
 #include "relay/runtime.hpp"
 #include "relay/session/client_origin.hpp"
 #include "relay/session/access_watch.hpp"
+#include "auth/auth_throttle.hpp"
 
 #include <chrono>
 #include <functional>
@@ -44,6 +45,11 @@ class SessionCore {
   // The device-side handshake (implicit TLS or after STARTTLS/STLS). False
   // when it failed: logged with a hint, result_ set.
   net::awaitable<bool> handshake_device();
+  // The throttle refused a login before any password check: logged
+  // (event=auth_blocked), counted, `refusal` said; auth_blocked_ then ends
+  // the session.
+  net::awaitable<void> refuse_blocked_login(conf::Protocol protocol, const std::string& user,
+                                            const auth::ThrottleVerdict& verdict, std::string_view refusal);
   // Writes replies to the device. False when the device is gone; result_
   // then says how (unless something else ended the session first).
   net::awaitable<bool> send_to_device(std::string_view bytes);
@@ -63,6 +69,7 @@ class SessionCore {
   std::string via_;  // the load balancer's "address:port" (PROXY protocol), else empty
   Connection conn_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  bool auth_blocked_ = false;  // the throttle refused a login: the session ends
   std::string result_ = "ok";  // for session_end
   // Reloads: the config logins use now, the one the grant came from, and
   // whether a reload revoked the grant.

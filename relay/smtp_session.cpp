@@ -234,11 +234,7 @@ class SmtpSession : public SessionCore {
         co_await check_login_throttled(svc_, login_snap->config, user, password, client_ip_, conf::Protocol::smtp);
     if (!checked.blocked.ok()) {
       // Refused before any password check; the session ends.
-      note_auth_blocked(svc_, id_, conf::Protocol::smtp, client_, user, checked.blocked);
-      login_outcome("auth_blocked");
-      const std::string refusal = std::string(smtp::kTooManyFailedLogins) + "\r\n";
-      co_await send_to_device(refusal);
-      auth_blocked_ = true;
+      co_await refuse_blocked_login(conf::Protocol::smtp, user, checked.blocked, smtp::kTooManyFailedLogins);
       co_return;
     }
     auto& decision = checked.decision;
@@ -654,7 +650,6 @@ class SmtpSession : public SessionCore {
   bool spool_txn_ = false;            // this transaction goes to the spool
   std::array<char, 16384> buf_{};
   bool in_data_ = false;
-  bool auth_blocked_ = false;  // the throttle refused a login: the session ends
   Clock::time_point message_started_ = Clock::now();
   std::uint64_t message_bytes_ = 0;
   std::uint64_t bytes_in_ = 0;

@@ -4,6 +4,7 @@
 #include "relay/mailbox_slots.hpp"
 #include "relay/spool/engine_impl.hpp"
 #include "relay/token_wait.hpp"
+#include "relay/util/utc_time.hpp"
 #include "protocols/exchange_diagnosis.hpp"
 #include "protocols/smtp_path.hpp"
 #include "spool/dsn.hpp"
@@ -40,14 +41,9 @@ std::string mail_line(const spool::Envelope& env) {
   return line;
 }
 
-// "2026-11-24T10:01:03Z", as `queue list --json` and people read times.
+// As `queue list --json` and people read times.
 std::string iso_utc(std::int64_t unix_ms) {
-  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return utc_seconds(std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms)));
 }
 
 }  // namespace
