@@ -28,10 +28,19 @@ TICK = os.sysconf("SC_CLK_TCK")
 IDLE_USERS = 20
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, never the same twice in one run: the kernel
+    may offer a just-released port again before the relay has bound the first."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_for(cond, what, timeout=30):

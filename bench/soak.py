@@ -53,6 +53,7 @@ import time
 import urllib.request
 
 import soak_clients as C
+from run import free_port  # bench/run.py: never the same port twice
 import soak_report as R
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -92,12 +93,6 @@ FAULTS = [
 ]
 FAULT_KNOBS = sorted({k for _, knobs, _ in FAULTS for k in knobs})
 ID_RE = re.compile(rb"^X-Soak-Id: (\S+)", re.MULTILINE)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(cond, timeout, every=0.1):

@@ -188,8 +188,31 @@ def metrics(r):
         return resp.read().decode()
 
 
+def metric_value(text, name, labels):
+    """The sample's value, 0 when it is not there yet."""
+    for line in text.splitlines():
+        if line.startswith(name + "{" + labels + "}"):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def wait_no_sessions(r):
+    """The fixture's readiness probes (one connection per listener, all from
+    127.0.0.1) are sessions too, and count against max_sessions_per_ip
+    across listeners until they end."""
+    deadline = time.monotonic() + 10
+    while any(l.startswith("xoauth2_relay_sessions_active{") and not l.endswith(" 0")
+              for l in metrics(r).splitlines()):
+        assert time.monotonic() < deadline, "the readiness probes' sessions did not end"
+        time.sleep(0.05)
+
+
 def test_max_sessions_per_ip_refuses_with_421_and_counts(standin, relay):
     r = relay(limits={"max_sessions_per_ip": 2}, admin={"listen": f"127.0.0.1:{free_port()}"})
+    wait_no_sessions(r)
+    refused = ('xoauth2_relay_sessions_refused_total',
+               'listener="smtp:127.0.0.1:%d",reason="max_sessions_per_ip"' % r.port("plain"))
+    before = metric_value(metrics(r), *refused)
     with contextlib.ExitStack() as stack:
         held = []
         for _ in range(2):
@@ -206,8 +229,7 @@ def test_max_sessions_per_ip_refuses_with_421_and_counts(standin, relay):
         stack.callback(other.close)
         assert other.read_reply().startswith(b"220")
     assert wait_for_log(r, "reason=max_sessions_per_ip")
-    assert ('xoauth2_relay_sessions_refused_total{listener="smtp:127.0.0.1:%d",reason="max_sessions_per_ip"} 1'
-            % r.port("plain")) in metrics(r)
+    assert metric_value(metrics(r), *refused) == before + 1
     # The places are given back when sessions end.
     deadline = time.monotonic() + 10
     while True:
