@@ -9,7 +9,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,41 +22,16 @@ TENANT_ID = "5f3c1a2b-0000-4000-8000-000000000001"
 CLIENT_ID = "8a1b2c3d-0000-4000-8000-000000000002"
 PASSWORD = "bench-password"
 TICK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, os.path.join(REPO, "tests", "standin"))
+from ports import free_port, poll, port_open  # noqa: E402  (shared with the integration tests)
 
 
 IDLE_USERS = 20
 
 
-_handed_out = set()
-
-
-def free_port():
-    """A port nothing listens on, never the same twice in one run: the kernel
-    may offer a just-released port again before the relay has bound the first."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
-
-
 def wait_for(cond, what, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return
-        time.sleep(0.05)
-    sys.exit(f"timed out waiting for {what}")
-
-
-def port_open(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
+    if not poll(cond, timeout):
+        sys.exit(f"timed out waiting for {what}")
 
 
 def cpu_seconds(pid):

@@ -44,7 +44,6 @@ import re
 import shutil
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,7 +52,7 @@ import time
 import urllib.request
 
 import soak_clients as C
-from run import free_port  # bench/run.py: never the same port twice
+from run import free_port, poll, port_open  # noqa: F401  (bench/run.py, from tests/standin/ports.py)
 import soak_report as R
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -95,16 +94,6 @@ FAULT_KNOBS = sorted({k for _, knobs, _ in FAULTS for k in knobs})
 ID_RE = re.compile(rb"^X-Soak-Id: (\S+)", re.MULTILINE)
 
 
-def wait_for(cond, timeout, every=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(every)
-    return cond()
-
-
 def http(port, path, method="GET", body=None, timeout=10):
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method)
     if body is not None:
@@ -134,7 +123,7 @@ class Stand:
                                    "--config", self.path("apps.json"), "--maildir", self.maildir],
                                   "standin.log", stdin=subprocess.PIPE)
         ports_file = self.path("ports.json")
-        if not wait_for(lambda: os.path.exists(ports_file) and os.path.getsize(ports_file) > 0, 30):
+        if not poll(lambda: os.path.exists(ports_file) and os.path.getsize(ports_file) > 0, 30):
             raise SystemExit("the stand-in did not start: " + open(self.path("standin.log")).read()[-2000:])
         self.up = json.load(open(ports_file))
         os.chmod(self.path("server.key"), 0o600)  # the relay refuses a key others can read
@@ -245,7 +234,7 @@ limits:
 
     def start_relay(self):
         self.relay = self.start([self.relay_bin, "run", "--config", self.config], "relay.log")
-        ok = wait_for(lambda: self.relay.poll() is not None or all(port_open(p) for p in self.ports.values()), 30)
+        ok = poll(lambda: self.relay.poll() is not None or all(port_open(p) for p in self.ports.values()), 30)
         if not ok or self.relay.poll() is not None:
             raise SystemExit(f"the relay did not start (exit {self.relay.poll()}):\n" + self.log_tail())
 
@@ -320,14 +309,6 @@ def describe_exit(code):
     if code is None:
         return "still running"
     return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-
-
-def port_open(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
 
 
 class Counters:
@@ -416,7 +397,7 @@ def reload_loop(stand, stop, every, record):
         stand.generation += 1
         stand.write_config()
         stand.relay.send_signal(signal.SIGHUP)
-        got = wait_for(lambda: list(log_events(stand.log, offset, ("reloaded", "reload_failed"))), 60, 0.2)
+        got = poll(lambda: list(log_events(stand.log, offset, ("reloaded", "reload_failed"))), 60, 0.2)
         record("reload", "no answer in the log within 60 s" if not got else
                "failed" if got[0].get("event") == "reload_failed" else "applied")
 
@@ -575,7 +556,7 @@ def main():
         def all_spooled():
             got = mail.scan()
             return all(i in got for i in clients.spool_accepted) and stand.queued() == 0
-        drained = died or wait_for(all_spooled, args.drain_timeout, 1)
+        drained = died or poll(all_spooled, args.drain_timeout, 1)
         sampler.phase = "idle"
         end_idle = None if died else settle(stand, sampler, baseline, args.idle_timeout, args)
         sampler.stop_ev.set()

@@ -85,4 +85,29 @@ inline std::vector<std::string_view> split(std::string_view s, std::uint8_t seed
 // A machine that keeps asking for nothing but events, without input, loops.
 constexpr int kMaxSteps = 200000;
 
+// What a server machine's shell does on need_input: feed the next piece;
+// with flag 64 shut down halfway; after the last piece one timeout (flag 32)
+// or EOF. A second need_input after that would leave the shell waiting forever.
+struct ServerFeeder {
+  const std::vector<std::string_view>& pieces;
+  std::uint8_t flags;
+  std::size_t next = 0;
+  bool ended = false, shut = false;
+
+  template <class Machine>
+  void on_need_input(Machine& m) {
+    if ((flags & 64) && !shut && next >= pieces.size() / 2) {
+      shut = true;
+      m.shutdown();
+    } else if (next < pieces.size()) {
+      m.feed(pieces[next++]);
+    } else if (!ended) {
+      ended = true;
+      if (flags & 32) m.timeout(); else m.eof();
+    } else {
+      fail("need_input after the input ended: the shell would wait forever");
+    }
+  }
+};
+
 }  // namespace xr::fuzz

@@ -57,24 +57,14 @@ Run run(const fuzz::MachineInput& in, std::uint8_t split_seed) {
   Run r;
   smtp::Server m(opts);
   m.start();
-  std::size_t next = 0, streamed = 0;
-  bool ended = false, shut = false;
+  fuzz::ServerFeeder feed{pieces, in.flags};
+  std::size_t streamed = 0;
   for (int step = 0; step < fuzz::kMaxSteps; ++step) {
     const auto ev = m.next();
     if (ev != smtp::EventKind::message_data) r.output += std::exchange(m.output(), {});
     switch (ev) {
       case smtp::EventKind::need_input:
-        if ((in.flags & 64) && !shut && next >= pieces.size() / 2) {
-          shut = true;
-          m.shutdown();
-        } else if (next < pieces.size()) {
-          m.feed(pieces[next++]);
-        } else if (!ended) {
-          ended = true;
-          if (in.flags & 32) m.timeout(); else m.eof();
-        } else {
-          fuzz::fail("need_input after the input ended: the shell would wait forever");
-        }
+        feed.on_need_input(m);
         break;
       case smtp::EventKind::start_tls:
         r.events += "STARTTLS\n";

@@ -27,24 +27,13 @@ LoginRun run_login_server(Options opts, const MachineInput& in, std::uint8_t spl
   LoginRun r;
   Server m(opts);
   m.start();
-  std::size_t next = 0;
-  bool ended = false, shut = false;
+  ServerFeeder feed{pieces, in.flags};
   for (int step = 0; step < kMaxSteps; ++step) {
     const auto ev = m.next();
     r.output += m.take_output();
     switch (ev) {
       case LoginEvent::need_input:
-        if ((in.flags & 64) && !shut && next >= pieces.size() / 2) {
-          shut = true;
-          m.shutdown();
-        } else if (next < pieces.size()) {
-          m.feed(pieces[next++]);
-        } else if (!ended) {
-          ended = true;
-          if (in.flags & 32) m.timeout(); else m.eof();
-        } else {
-          fail("need_input after the input ended: the shell would wait forever");
-        }
+        feed.on_need_input(m);
         break;
       case LoginEvent::start_tls:
         r.events += "STARTTLS\n";
@@ -61,7 +50,7 @@ LoginRun run_login_server(Options opts, const MachineInput& in, std::uint8_t spl
       }
       case LoginEvent::logged_in:
         r.events += "LOGGED_IN\n";
-        for (; next < pieces.size(); ++next) m.feed(pieces[next]);
+        for (; feed.next < pieces.size(); ++feed.next) m.feed(pieces[feed.next]);
         r.leftover = m.take_leftover();
         return r;
       case LoginEvent::close:

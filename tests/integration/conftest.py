@@ -37,6 +37,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 STANDIN_DIR = os.path.join(REPO, "tests", "standin")
 sys.path.insert(0, STANDIN_DIR)
 import pki  # noqa: E402  (the stand-in's own PKI helpers, for the app certificate)
+from ports import free_port  # noqa: E402,F401  (tests import it from conftest)
 
 # The Dovecot/Postfix look-alike's fixtures (`realservers`) and its reset.
 pytest_plugins = ["real_upstream"]
@@ -206,22 +207,6 @@ def password_hash(relay_bin, password):
             pytest.fail(f"hash-password failed (exit {out.returncode}): {err[-2000:]}", pytrace=False)
         _hash_cache[key] = lines[-1].strip()
     return _hash_cache[key]
-
-
-_handed_out = set()
-
-
-def free_port():
-    """A port nothing listens on, never the same twice in one test session:
-    a port is only reserved once the relay binds it, and the kernel may offer
-    a just-released port again (two listeners of one relay once got the same)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
 
 
 def merge(base, over):
