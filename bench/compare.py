@@ -11,8 +11,10 @@ compared. Which way is better comes from the figure's name (bench/run.py
 and bench/spool.py name them so):
   *_per_s                                  higher is better (throughput)
   cpu*, *_cpu*, *_ms*, *_kib*, *_s, *_per_mb   lower is better (cost, latency,
-                                           memory, duration)
-  anything else (kernel_pct, queued_bytes, load averages, machine)
+                                           memory, duration; cpu_ratio_to_sink,
+                                           the relay's CPU over the sink's)
+  sink_* (the sink's own CPU: the yardstick for the ratio), kernel_pct,
+  queued_bytes, load averages, anything else
                                            shown, never judged
 "Worse by more than 20 %": a higher-is-better figure below 0.8 x OLD, a
 lower-is-better one above 1.2 x OLD.
@@ -28,7 +30,7 @@ INFORMATIONAL = ("kernel_pct", "queued_bytes", "steps")
 
 def direction(field):
     """+1: higher is better, -1: lower is better, 0: not judged."""
-    if field.startswith("load_average") or any(field.endswith(x) for x in INFORMATIONAL):
+    if field.startswith(("load_average", "sink_")) or any(field.endswith(x) for x in INFORMATIONAL):
         return 0
     if field.endswith("_per_s"):
         return +1

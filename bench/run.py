@@ -3,10 +3,12 @@
 scenarios; the relay's CPU time and RSS come from /proc. Everything on
 127.0.0.1; everything started here is stopped here."""
 import argparse
+import datetime
 import resource
 import json
 import os
 import platform
+import shlex
 import shutil
 import signal
 import statistics
@@ -24,6 +26,7 @@ PASSWORD = "bench-password"
 TICK = os.sysconf("SC_CLK_TCK")
 sys.path.insert(0, os.path.join(REPO, "tests", "standin"))
 from ports import free_port, poll, port_open  # noqa: E402  (shared with the integration tests)
+import report  # noqa: E402  (bench/report.py, beside this file: the same figure names and units)
 
 
 IDLE_USERS = 20
@@ -47,8 +50,8 @@ def rss_kib(pid):
 
 
 class Stand:
-    def __init__(self, relay_bin):
-        self.start_peers(relay_bin)
+    def __init__(self, relay_bin, fetch_size=5_000_000):
+        self.start_peers(relay_bin, fetch_size=fetch_size)
         # A second STARTTLS listener with an ECDSA P-256 certificate: the
         # listener's key type dominates the device-side handshake cost.
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -98,7 +101,7 @@ trusted_networks: ["127.0.0.0/8"]
     imap: {{host: 127.0.0.1, port: {self.sink_imap_port}, tls: implicit, max_connections_per_mailbox: 1000}}
     ca_file: ca.crt"""
 
-    def start_peers(self, relay_bin, sink_stats=None):
+    def start_peers(self, relay_bin, sink_stats=None, fetch_size=5_000_000):
         """The token stand-in and the sink; the relay's password hash."""
         self.relay_bin = relay_bin
         self.dir = tempfile.mkdtemp(prefix="xr-bench-")
@@ -119,7 +122,7 @@ trusted_networks: ["127.0.0.0/8"]
         self.ports = json.load(open(ports_file))
         self.ca = os.path.join(self.dir, "ca.crt")
         sink_port_file = os.path.join(self.dir, "sink.port")
-        self.sink = self.start_sink(sink_port_file, stats_file=sink_stats)
+        self.sink = self.start_sink(sink_port_file, stats_file=sink_stats, fetch_size=fetch_size)
         wait_for(lambda: os.path.exists(sink_port_file) and os.path.getsize(sink_port_file) > 0, "the sink")
         self.sink_port, self.sink_imap_port = map(int, open(sink_port_file).read().split())
         self.pw_hash = subprocess.run([relay_bin, "hash-password"], input=PASSWORD + "\n", capture_output=True,
@@ -137,10 +140,11 @@ trusted_networks: ["127.0.0.0/8"]
         self.procs.remove(self.relay)
         self.start_relay()
 
-    def start_sink(self, port_file, smtp_port=0, stats_file=None, log="sink.log"):
+    def start_sink(self, port_file, smtp_port=0, stats_file=None, log="sink.log", fetch_size=5_000_000):
         return self.start([PY, os.path.join(HERE, "sink.py"), "--cert", os.path.join(self.dir, "server.crt"),
                            "--key", os.path.join(self.dir, "server.key"), "--port-file", port_file,
-                           "--smtp-port", str(smtp_port)] + (["--stats-file", stats_file] if stats_file else []), log)
+                           "--smtp-port", str(smtp_port), "--fetch-size", str(fetch_size)]
+                          + (["--stats-file", stats_file] if stats_file else []), log)
 
     def start(self, argv, log, stdin=subprocess.DEVNULL):
         p = subprocess.Popen(argv, stdout=open(os.path.join(self.dir, log), "w"), stderr=subprocess.STDOUT,
@@ -161,26 +165,44 @@ trusted_networks: ["127.0.0.0/8"]
 
 LISTENERS = {"starttls": ("starttls_port", "starttls", "ca"), "none": ("plain_port", "none", "ca"),
              "starttls-ecdsa": ("ec_port", "starttls", "ec_ca")}
+LISTENER_TEXT = {"starttls": "STARTTLS with an RSA-2048 certificate", "none": "plaintext (AUTH allowed)",
+                 "starttls-ecdsa": "STARTTLS with an ECDSA P-256 certificate"}
 
 
-def loadgen(stand, kind, sessions, concurrency, size, messages=1):
-    port_attr, tls, ca_attr = LISTENERS[kind]
-    port, ca = getattr(stand, port_attr), getattr(stand, ca_attr)
-    cpu0 = cpu_seconds(stand.relay.pid)
-    out = subprocess.run([PY, os.path.join(HERE, "loadgen.py"), "--port", str(port), "--tls", tls, "--ca", ca,
-                          "--password", PASSWORD, "--sessions", str(sessions), "--concurrency", str(concurrency),
-                          "--size", str(size), "--messages", str(messages)],
-                         capture_output=True, text=True, check=True)
-    cpu = cpu_seconds(stand.relay.pid) - cpu0
+def client(stand, script, argv, timeout):
+    """Runs one load client (a bench/*.py printing one JSON line) and returns
+    its JSON with the relay's and the sink's CPU seconds over the same
+    interval: the sink's own cost is the yardstick where machines differ."""
+    relay0, sink0 = cpu_seconds(stand.relay.pid), cpu_seconds(stand.sink.pid)
+    out = subprocess.run([PY, os.path.join(HERE, script)] + argv, capture_output=True, text=True, timeout=timeout)
+    relay1, sink1 = cpu_seconds(stand.relay.pid), cpu_seconds(stand.sink.pid)
+    if out.returncode != 0:
+        sys.exit(f"{script} failed ({out.returncode}): {out.stderr[-2000:]}")
     r = json.loads(out.stdout)
     if r["errors"]:
         # A benchmark with failed sessions measures something else: stop.
-        sys.exit(f"{r['errors']} sessions failed, e.g. {r['first_errors']}")
-    r["relay_cpu_s"] = cpu
+        sys.exit(f"{script}: {r['errors']} sessions failed, e.g. {r['first_errors']}")
+    r["relay_cpu_s"], r["sink_cpu_s"] = relay1 - relay0, sink1 - sink0
     return r
 
 
-def idle(stand, count, protocol="smtp", tls="none"):
+def loadgen(stand, kind, sessions, concurrency, size, messages=1, timeout=600):
+    port_attr, tls, ca_attr = LISTENERS[kind]
+    return client(stand, "loadgen.py", ["--port", str(getattr(stand, port_attr)), "--tls", tls,
+                                        "--ca", getattr(stand, ca_attr), "--password", PASSWORD,
+                                        "--sessions", str(sessions), "--concurrency", str(concurrency),
+                                        "--size", str(size), "--messages", str(messages)], timeout)
+
+
+def cpu_figures(r, units, per):
+    """Relay and sink CPU per unit ("session" or "mb") and their ratio (None
+    when the sink's CPU was below the clock tick, as in a --smoke run)."""
+    relay, sink = r["relay_cpu_s"], r["sink_cpu_s"]
+    return {f"cpu_ms_per_{per}": relay * 1000 / units, f"sink_cpu_ms_per_{per}": sink * 1000 / units,
+            "cpu_ratio_to_sink": relay / sink if sink > 0 else None}
+
+
+def idle(stand, count, protocol="smtp", tls="none", settle=2.0):
     """Relay RSS per idle session: a fresh relay, warmed up (token, login
     cache, TLS contexts, threads) by a few sessions, then `count` more."""
     port = stand.plain_port if protocol == "smtp" else stand.imaps_port if tls == "implicit" else stand.imap_port
@@ -201,10 +223,10 @@ def idle(stand, count, protocol="smtp", tls="none"):
         p.wait(60)
 
     release(hold(2 * IDLE_USERS))
-    time.sleep(1)
+    time.sleep(settle / 2)
     rss0 = rss_kib(stand.relay.pid)
     p = hold(count)
-    time.sleep(2)
+    time.sleep(settle)
     rss1 = rss_kib(stand.relay.pid)
     release(p)
     return (rss1 - rss0) / count
@@ -215,78 +237,157 @@ def summary(values, unit, digits=2):
     return f"{med:.{digits}f} {unit} (range {min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
+def count(k, word):
+    return f"{k} {word}" + ("" if k == 1 else "es" if word.endswith("h") else "s")
+
+
+def sizes(args):
+    """Scenario sizes: full (the figures in docs/benchmarks.md), --quick, and
+    --smoke (every scenario once, tiny: the test command's check that the
+    bench still runs, not a measurement)."""
+    # A spliced session holds two descriptors: 10,000 sessions need more than
+    # 20,000, which is some machines' hard limit. Then the run holds fewer.
+    fd_hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if args.smoke:
+        return dict(warm=10, short=20, idle=50, imap_idle=50, big_sessions=1, big_messages=2, big_size=1_000_000,
+                    fetch_sessions=1, fetches=1, fetch_size=1_000_000, settle=0.2, timeout=60)
+    if args.quick:
+        return dict(warm=100, short=300, idle=200, imap_idle=500, big_sessions=1, big_messages=4,
+                    big_size=5_000_000, fetch_sessions=2, fetches=2, fetch_size=5_000_000, settle=2.0, timeout=600)
+    return dict(warm=100, short=2000, idle=1000, imap_idle=min(10_000, (fd_hard - 200) // 200 * 100),
+                big_sessions=5, big_messages=4, big_size=5_000_000, fetch_sessions=4, fetches=5,
+                fetch_size=5_000_000, settle=2.0, timeout=600)
+
+
+def scenarios(stand, n, runs, results, about):
+    """Every scenario, `runs` times each, into results[name] (one dict of
+    figures per run) and about[name] (what it did, for bench/report.py)."""
+    loadgen(stand, "starttls", n["warm"], 10, 10_000)  # warm-up: token, login cache, TLS resumption
+    for tls in ("starttls", "starttls-ecdsa", "none"):
+        name = f"short_{tls.replace('-', '_')}"
+        results[name] = []
+        for _ in range(runs):
+            r = loadgen(stand, tls, n["short"], 25, 10_000, timeout=n["timeout"])
+            results[name].append({"sessions_per_s": r["sessions_per_s"], **cpu_figures(r, n["short"], "session"),
+                                  "p99_ms": r["p99_ms"]})
+        steps = "EHLO, AUTH PLAIN" if tls == "none" else "EHLO, STARTTLS, EHLO, AUTH PLAIN"
+        about[name] = (f"short SMTP sessions, device {LISTENER_TEXT[tls]}: {steps}, one 10 KB message, QUIT "
+                       f"(upstream TLS resumed); {n['short']} sessions, 25 at a time in each of 2 loadgen processes")
+    mb = n["big_size"] / 1e6
+    for tls in ("starttls", "none"):
+        name = f"big_5mb_{tls}"  # the name stays for compare.py when --smoke sends smaller messages
+        results[name] = []
+        for _ in range(runs):
+            r = loadgen(stand, tls, n["big_sessions"], 2, n["big_size"], messages=n["big_messages"],
+                        timeout=n["timeout"])
+            results[name].append({"mb_per_s": r["mb_per_s"], **cpu_figures(r, r["messages"] * mb, "mb")})
+        about[name] = (f"{mb:g} MB messages, device {LISTENER_TEXT[tls]}, upstream STARTTLS; "
+                       f"{n['big_sessions'] * n['big_messages']} messages, {n['big_messages']} per session, "
+                       f"{count(min(4, n['big_sessions']), 'session')} at a time")
+    results["imap_fetch_5mb"] = []
+    want = n["fetch_sessions"] * n["fetches"]
+    for _ in range(runs):
+        r = client(stand, "imapfetch.py", ["--port", str(stand.imaps_port), "--ca", stand.ec_ca,
+                                           "--password", PASSWORD, "--sessions", str(n["fetch_sessions"]),
+                                           "--fetches", str(n["fetches"]), "--size", str(n["fetch_size"]),
+                                           "--concurrency", "1", "--workers", "2"], n["timeout"])
+        if r["fetches"] != want:
+            sys.exit(f"imapfetch.py: {r['fetches']} of {want} fetches")
+        results["imap_fetch_5mb"].append({"mb_per_s": r["mb_per_s"], **cpu_figures(r, r["bytes"] / 1e6, "mb")})
+    about["imap_fetch_5mb"] = (f"IMAP through the splice, TLS both sides (device implicit TLS, ECDSA): "
+                               f"LOGIN, SELECT, `UID FETCH 1 BODY[]` of a {n['fetch_size'] / 1e6:g} MB message; "
+                               f"{count(n['fetch_sessions'], 'session')} × {count(n['fetches'], 'fetch')}, "
+                               f"{min(2, n['fetch_sessions'])} at a time")
+    results["idle_smtp"] = [{"rss_kib_per_session": idle(stand, n["idle"], settle=n["settle"])} for _ in range(runs)]
+    about["idle_smtp"] = f"{n['idle']} idle SMTP sessions (logged in, upstream TLS connection open)"
+    for tls, what in (("none", "device side plaintext"), ("implicit", "device side TLS, ECDSA")):
+        results[f"idle_imap_{tls}"] = [{"rss_kib_per_session": idle(stand, n["imap_idle"], "imap", tls, n["settle"])}
+                                       for _ in range(runs)]
+        about[f"idle_imap_{tls}"] = f"{n['imap_idle']:,} idle IMAP sessions in IDLE (spliced; upstream TLS; {what})"
+
+
+def machine(args, relay_bin):
+    """Where and what was measured: enough to tell whether two result files
+    can be compared, and for docs/benchmarks.md's header (bench/report.py)."""
+    def out(argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    # --no-optional-locks: reading the status must not rewrite the index of
+    # a working tree someone else may be committing from.
+    commit = args.relay_commit or out(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    if commit and not args.relay_commit and out(["git", "--no-optional-locks", "-C", REPO, "status", "--porcelain", "--untracked-files=no"]):
+        commit += "-dirty"
+    model = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "")
+    mem_kib = next((int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal:")), 0)
+    argv0 = os.path.relpath(os.path.abspath(sys.argv[0]), REPO)
+    return {"node": platform.node(), "cores": os.cpu_count(), "runs": args.runs, "quick": args.quick,
+            "smoke": args.smoke, "python": platform.python_version(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "commit": commit, "kernel": platform.release(), "cpu_model": model, "mem_gib": round(mem_kib / 2**20, 1),
+            "openssl": out(["openssl", "version"]), "relay_version": out([relay_bin, "--version"]),
+            "command": shlex.join([argv0] + sys.argv[1:])}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--relay", required=True)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--quick", action="store_true", help="smaller scenarios (a smoke test of the bench itself)")
+    ap.add_argument("--quick", action="store_true", help="smaller scenarios")
+    ap.add_argument("--smoke", action="store_true",
+                    help="every scenario once with tiny sizes (the test command's check that the bench runs)")
     ap.add_argument("--spool", action="store_true",
                     help="the store-and-forward scenarios (bench/spool.py) instead of the others")
     ap.add_argument("--memory-runs", type=int, help="--spool: runs of the 1 GB memory scenario (default --runs)")
     ap.add_argument("--no-deliver", action="store_true", help="--spool: do not deliver the 1 GB queue afterwards")
-    ap.add_argument("--json", help="also write every run's figures to this file (for bench/compare.py)")
+    ap.add_argument("--relay-commit", help="the commit --relay was built from, when not this tree's HEAD "
+                                           "(a before/after comparison's old binary)")
+    ap.add_argument("--json", help="also write every run's figures to this file (for bench/compare.py, bench/report.py)")
     args = ap.parse_args()
+    relay_bin = os.path.abspath(args.relay)
+    if args.smoke:
+        args.runs = 1
     if args.spool:
         import spool  # bench/spool.py, beside this file
-        return spool.main(args)
-    n_short = 300 if args.quick else 2000
-    n_idle = 200 if args.quick else 1000
-    # A spliced session holds two descriptors: 10,000 sessions need more than
-    # 20,000, which is some machines' hard limit. Then the run holds fewer.
-    fd_hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    n_imap_idle = 500 if args.quick else min(10_000, (fd_hard - 200) // 200 * 100)
-    n_big = 4 if args.quick else 20
-    stand = Stand(os.path.abspath(args.relay))
-    rows = []
-    # Every run's figures by scenario, for --json and bench/compare.py. Field
-    # names say the direction: *_per_s is higher-is-better; cpu_*, *_ms and
-    # *_kib* are lower-is-better (bench/compare.py relies on this).
+        status = spool.main(args)
+        if args.json:  # the same machine record as the other scenarios
+            with open(args.json) as f:
+                results = json.load(f)
+            results["machine"] = machine(args, relay_bin)
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
+        return status
+    n = sizes(args)
+    stand = Stand(relay_bin, fetch_size=n["fetch_size"])
+    # Every run's figures by scenario, for --json, bench/compare.py and
+    # bench/report.py. Field names say the direction: *_per_s is
+    # higher-is-better; cpu_* (cpu_ratio_to_sink too), *_ms and *_kib* are
+    # lower-is-better; sink_* is the sink's own cost, context for the ratio
+    # and never judged (bench/compare.py relies on this). A scenario's name
+    # stays the same whatever --quick or --smoke make its sizes.
     results = {"load_average_before": list(os.getloadavg())}
+    about = {}
     try:
-        loadgen(stand, "starttls", 100, 10, 10_000)  # warm-up: token, login cache, TLS resumption
-        for tls in ("starttls", "starttls-ecdsa", "none"):
-            rates, cpus, p99 = [], [], []
-            for _ in range(args.runs):
-                r = loadgen(stand, tls, n_short, 25, 10_000)
-                rates.append(r["sessions_per_s"])
-                cpus.append(r["relay_cpu_s"] * 1000 / n_short)
-                p99.append(r["p99_ms"])
-            results[f"short_{tls.replace('-', '_')}"] = [
-                {"sessions_per_s": a, "cpu_ms_per_session": b, "p99_ms": c} for a, b, c in zip(rates, cpus, p99)]
-            listener = {"starttls": "STARTTLS (RSA-2048 certificate)", "starttls-ecdsa": "STARTTLS (ECDSA P-256 certificate)",
-                        "none": "plaintext"}[tls]
-            rows.append((f"short sessions, device {listener}, 10 KB, {n_short} sessions, concurrency 25",
-                         f"{summary(rates, 'sessions/s', 0)}; relay CPU {summary(cpus, 'ms/session')}; "
-                         f"p99 message latency {summary(p99, 'ms', 1)}"))
-        mbps, cpu_mb = [], []
-        for _ in range(args.runs):
-            r = loadgen(stand, "starttls", n_big // 4, 2, 5_000_000, messages=4)
-            mbps.append(r["mb_per_s"])
-            cpu_mb.append(r["relay_cpu_s"] * 1000 / (r["messages"] * 5))
-        results["big_5mb_starttls"] = [{"mb_per_s": a, "cpu_ms_per_mb": b} for a, b in zip(mbps, cpu_mb)]
-        rows.append((f"5 MB messages, STARTTLS both sides, {n_big} messages, concurrency 4",
-                     f"{summary(mbps, 'MB/s', 1)}; relay CPU {summary(cpu_mb, 'ms/MB')}"))
-        per = [idle(stand, n_idle) for _ in range(args.runs)]
-        results["idle_smtp"] = [{"rss_kib_per_session": v} for v in per]
-        rows.append((f"{n_idle} idle SMTP sessions (logged in, upstream TLS open)",
-                     f"relay RSS {summary(per, 'KiB/session', 1)}"))
-        for tls, what in (("none", "device side plaintext"), ("implicit", "device side TLS (ECDSA)")):
-            per = [idle(stand, n_imap_idle, "imap", tls) for _ in range(args.runs)]
-            results[f"idle_imap_{tls}"] = [{"rss_kib_per_session": v} for v in per]
-            rows.append((f"{n_imap_idle} idle IMAP sessions in IDLE (spliced, upstream TLS, {what})",
-                         f"relay RSS {summary(per, 'KiB/session', 1)}"))
+        scenarios(stand, n, args.runs, results, about)
     finally:
         stand.stop()
-    print(f"machine: {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}, runs: {args.runs}")
-    for name, value in rows:
-        print(f"- {name}: {value}")
+    results["load_average_after"] = list(os.getloadavg())
+    results["machine"] = machine(args, relay_bin)
+    results["about"] = about
+    m = results["machine"]
+    print(f"machine: {m['node']} {m['cores']} cores ({m['cpu_model']}), commit {m['commit']}, runs: {args.runs}")
+    for name, text in report.scenario_rows(results):
+        print(f"- {name}: {text}")
     if args.json:
-        results["load_average_after"] = list(os.getloadavg())
-        results["machine"] = {"node": platform.node(), "cores": os.cpu_count(), "runs": args.runs,
-                              "quick": args.quick, "python": platform.python_version()}
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
+    missing = [s for s in about if not any(v for r in results[s] for k, v in r.items() if k.endswith("_per_s"))
+               and not s.startswith("idle")]
+    if missing:
+        sys.exit(f"no throughput measured in {', '.join(missing)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
