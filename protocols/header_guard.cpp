@@ -53,7 +53,6 @@ void HeaderGuard::refuse(const char* reason, int code, const char* text) {
   code_ = code;
   text_ = text;
   done_ = true;
-  line_.clear();
   field_.clear();
 }
 
@@ -75,9 +74,8 @@ void HeaderGuard::feed(std::string_view in, std::string& out) {
     line_.append(in.substr(0, take));
     in.remove_prefix(take);
     if (line_.back() != '\n') return;  // the rest of the line comes later
-    std::string line;
-    line.swap(line_);
-    header_line(line, out);
+    header_line(line_, out);
+    line_.clear();  // keeps its capacity: no allocation per header line
   }
 }
 

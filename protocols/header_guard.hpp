@@ -51,6 +51,9 @@ class HeaderGuard {
   void finish(std::string& out);
 
   bool refused() const { return !reason_.empty(); }
+  // Past the header block and not refused: from here on feed() passes its
+  // input on unchanged, and the caller may send it without the copy.
+  bool passing() const { return done_ && !refused(); }
   // When refused: the reply for the device, and a word for the log
   // (no_from, several_from, several_addresses, no_address, unparsable_from,
   // sender_not_allowed, malformed_header, header_too_large).

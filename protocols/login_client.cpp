@@ -61,7 +61,7 @@ void LoginClient::send(std::string_view line) {
 
 std::string LoginClient::take_response() {
   std::string r = xoauth2_initial_response(mailbox_, token_);
-  wipe_secret(token_);
+  wipe_and_release(token_);
   return r;
 }
 

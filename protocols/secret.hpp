@@ -21,6 +21,14 @@ inline void wipe_secret(std::string& s) {
   s.clear();
 }
 
+// wipe_secret, and the heap buffer goes too: for a string that held a
+// secret once (a token, an AUTH line) and then stays in a long-lived object,
+// where keeping the capacity would cost every idle session a few KiB.
+inline void wipe_and_release(std::string& s) {
+  wipe_secret(s);
+  s.shrink_to_fit();
+}
+
 // s += bytes, without leaving a copy of what s held in freed memory when it
 // has to grow: the new buffer is made first, the old one wiped.
 inline void append_wiping(std::string& s, std::string_view bytes) {
@@ -45,6 +53,15 @@ inline void erase_front_wiping(std::string& s, std::size_t n) {
   s.resize(old_size);
   explicit_bzero(s.data() + keep, old_size - keep);
   s.resize(keep);
+}
+
+// Gives back the spare capacity of a string that grew large (wiping the old
+// buffer, as it may have held secrets); small ones are left alone.
+inline void shrink_wiping(std::string& s, std::size_t keep_capacity = 4096) {
+  if (s.capacity() <= keep_capacity) return;
+  std::string smaller(s);  // a copy's capacity fits its size
+  wipe_secret(s);
+  s.swap(smaller);
 }
 
 }  // namespace xr

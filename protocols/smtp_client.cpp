@@ -128,7 +128,7 @@ ClientEventKind Client::Impl::after_ehlo(std::string& out) {
   caps = Capabilities::parse(last);
   if (!caps.auth.contains("XOAUTH2")) return fail(ClientFailure::no_xoauth2);
   response = xoauth2_initial_response(opts.mailbox, token);
-  wipe_secret(token);
+  wipe_and_release(token);
   static constexpr std::string_view kAuth = "AUTH XOAUTH2";
   // RFC 4954 4: the initial response goes on the AUTH line only if the line
   // stays within the limit; otherwise the server asks for it with 334.
@@ -137,7 +137,7 @@ ClientEventKind Client::Impl::after_ehlo(std::string& out) {
     out += ' ';
     out += response;
     out += "\r\n";
-    wipe_secret(response);
+    wipe_and_release(response);
     state = State::auth_result;
   } else {
     send(out, kAuth);
@@ -173,7 +173,7 @@ ClientEventKind Client::Impl::on_reply(std::string& out) {
     case State::auth_continue:
       if (last.code != 334) return fail(ClientFailure::auth_refused);
       send(out, response);
-      wipe_secret(response);
+      wipe_and_release(response);
       state = State::auth_result;
       return ClientEventKind::need_input;
     case State::auth_result:

@@ -197,6 +197,10 @@ std::optional<EventKind> Server::Impl::data_step(Server& s) {
   if (!message_done) return std::nullopt;
   in_data = false;
   message_done = false;
+  // The buffers grew to the shell's DATA reads; a session that stays
+  // connected after its message (most are idle until QUIT) gives them back.
+  std::string().swap(data_buf);
+  shrink_wiping(in);
   if (message_aborted) {
     // Postfix's wording for its bare <LF> refusal (smtpd_forbid_bare_newline).
     reply(s, bare_cr ? "550 5.5.2 Error: bare <CR> received"

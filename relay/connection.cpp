@@ -6,6 +6,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <utility>
+
 namespace xr::relay {
 
 using namespace net::experimental::awaitable_operators;
@@ -62,6 +64,10 @@ net::awaitable<std::tuple<error_code, std::size_t>> with_size(Awaitable a) {
   co_return std::tuple<error_code, std::size_t>{ec, 0};
 }
 
+// A reader gives the thread to others after this many reads that found
+// data at once (16 x 16-64 KiB: well under a millisecond of work).
+constexpr int kReadsBeforeYield = 16;
+
 SteadyTime deadline_after(Connection::Duration timeout) { return std::chrono::steady_clock::now() + timeout; }
 
 }  // namespace
@@ -110,6 +116,73 @@ net::awaitable<IoResult> Connection::wait_for(Want want, SteadyTime deadline, ne
   co_return co_await bounded(with_size(socket_.async_wait(type, kAwait)), timer, deadline, interrupted);
 }
 
+IoResult Connection::read_now(net::mutable_buffer buf, std::optional<Want>& want) {
+  want.reset();
+  if (!tls_active_) {
+    set_non_blocking();
+    error_code ec;
+    const std::size_t n = socket_.read_some(buf, ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+      want = Want::read;
+      return IoResult{};
+    }
+    IoResult r = from_error(ec, n);
+    if (r.ok() && r.bytes == 0) r.status = IoStatus::eof;
+    return r;
+  }
+  // Several records per call while OpenSSL already holds their bytes
+  // (read-ahead, tls.cpp): fewer rounds through the session's machine and
+  // larger writes to the other side.
+  auto* const out = static_cast<char*>(buf.data());
+  std::size_t total = 0;
+  for (;;) {
+    std::size_t got = 0;
+    ERR_clear_error();
+    const int rc = SSL_read_ex(ssl_, out + total, buf.size() - total, &got);
+    if (rc == 1) {
+      total += got;
+      if (total < buf.size() && SSL_has_pending(ssl_)) continue;
+      return IoResult{IoStatus::ok, total};
+    }
+    const int err = SSL_get_error(ssl_, rc);
+    const bool wait = err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE;
+    if (total > 0) {
+      // Deliver what came first. An end (close_notify, an error) read in
+      // the same go is kept for the next call: its bytes have left the
+      // socket, so no wait would ever see it.
+      if (!wait) deferred_ = tls_failure(err);
+      return IoResult{IoStatus::ok, total};
+    }
+    if (!wait) return tls_failure(err);
+    want = err == SSL_ERROR_WANT_READ ? Want::read : Want::write;
+    return IoResult{};
+  }
+}
+
+error_code Connection::send_buffered_now() {
+  while (!wbuf_.empty()) {
+    error_code ec;
+    const auto unsent = wbuf_.unsent();
+    const std::size_t n = socket_.write_some(net::buffer(unsent.data(), unsent.size()), ec);
+    if (ec) return ec == net::error::would_block || ec == net::error::try_again ? error_code{} : ec;
+    wbuf_.sent(n);
+  }
+  return {};
+}
+
+net::awaitable<IoResult> Connection::send_buffered(SteadyTime deadline) {
+  // A reader may add (an alert) or send while this waits: each pass takes
+  // the buffer as it is then.
+  while (!wbuf_.empty()) {
+    const auto failed = send_buffered_now();
+    if (failed) co_return from_error(failed, 0);
+    if (wbuf_.empty()) break;
+    auto r = co_await wait_for(Want::write, deadline, write_timer_, closed_);
+    if (!r.ok()) co_return r;
+  }
+  co_return IoResult{};
+}
+
 net::awaitable<IoResult> Connection::read_some(net::mutable_buffer buf, Duration timeout) {
   // An interrupt is one-shot: the session reacts (e.g. finishes the message
   // in progress) and may read again.
@@ -118,33 +191,51 @@ net::awaitable<IoResult> Connection::read_some(net::mutable_buffer buf, Duration
     co_return IoResult{IoStatus::interrupted};
   }
   if (closed_) co_return IoResult{IoStatus::eof};
+  if (deferred_) co_return *std::exchange(deferred_, std::nullopt);
   auto deadline = deadline_after(timeout);
   reading_ = true;
   IoResult r;
-  if (!tls_active_) {
-    r = co_await bounded(socket_.async_read_some(buf, kAwait), read_timer_, deadline, interrupted_);
-    if (r.ok() && r.bytes == 0) r.status = IoStatus::eof;
-  } else {
-    for (;;) {
-      std::size_t got = 0;
-      ERR_clear_error();
-      int rc = SSL_read_ex(ssl_, buf.data(), buf.size(), &got);
-      if (rc == 1) {
-        r = IoResult{IoStatus::ok, got};
+  // Try first, wait only when nothing is there: a reader that keeps up with
+  // its peer (DATA, a splice moving a FETCH) then arms no timer per read.
+  if (++reads_without_wait_ >= kReadsBeforeYield) {
+    // Reads and writes that never wait never let the thread go: a peer
+    // sending fast would keep every other session on it waiting.
+    reads_without_wait_ = 0;
+    co_await net::post(socket_.get_executor(), net::use_awaitable);
+  }
+  for (;;) {
+    std::optional<Want> want;
+    r = read_now(buf, want);
+    if (tls_active_ && !wbuf_.empty()) send_buffered_now();  // what SSL_read wrote (an alert)
+    if (!want) break;
+    reads_without_wait_ = 0;
+    if (*want == Want::write) {
+      // Full write buffer (a writer's records wait): send what the socket
+      // takes now, then wait only if it took none.
+      const auto sent = send_buffered_now();
+      if (sent) {
+        r = from_error(sent, 0);
         break;
       }
-      int err = SSL_get_error(ssl_, rc);
-      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-        r = tls_failure(err);
-        break;
-      }
-      r = co_await wait_for(err == SSL_ERROR_WANT_READ ? Want::read : Want::write, deadline, read_timer_, interrupted_);
-      if (!r.ok()) break;
     }
+    r = co_await wait_for(*want, deadline, read_timer_, interrupted_);
+    if (!r.ok()) break;
   }
   reading_ = false;
   if (r.status == IoStatus::interrupted) interrupted_ = false;
   co_return r;
+}
+
+std::optional<IoResult> Connection::try_read_some(net::mutable_buffer buf) {
+  if (interrupted_ || closed_) return std::nullopt;  // read_some reports those
+  if (deferred_) return *std::exchange(deferred_, std::nullopt);
+  if (reads_without_wait_ + 1 >= kReadsBeforeYield) return std::nullopt;  // read_some yields first
+  std::optional<Want> want;
+  auto r = read_now(buf, want);
+  if (tls_active_ && !wbuf_.empty()) send_buffered_now();
+  if (want) return std::nullopt;
+  ++reads_without_wait_;
+  return r;
 }
 
 net::awaitable<IoResult> Connection::wait_readable(Duration timeout) {
@@ -153,8 +244,9 @@ net::awaitable<IoResult> Connection::wait_readable(Duration timeout) {
     co_return IoResult{IoStatus::interrupted};
   }
   if (closed_) co_return IoResult{IoStatus::eof};
-  // Bytes OpenSSL already holds (decrypted or a whole record) need no wait.
-  if (tls_active_ && SSL_has_pending(ssl_)) co_return IoResult{};
+  // Bytes OpenSSL already holds (decrypted, or read ahead) or an end it
+  // already saw need no wait.
+  if (deferred_ || (tls_active_ && SSL_has_pending(ssl_))) co_return IoResult{};
   reading_ = true;
   auto r = co_await wait_for(Want::read, deadline_after(timeout), read_timer_, interrupted_);
   reading_ = false;
@@ -167,8 +259,20 @@ net::awaitable<IoResult> Connection::write_all(std::string_view data, Duration t
   auto deadline = deadline_after(timeout);
   IoResult r;
   if (!tls_active_) {
-    r = co_await bounded(net::async_write(socket_, net::buffer(data.data(), data.size()), kAwait), write_timer_,
-                         deadline, closed_);
+    set_non_blocking();
+    std::size_t done = 0;
+    while (done < data.size()) {
+      error_code ec;
+      done += socket_.write_some(net::buffer(data.data() + done, data.size() - done), ec);
+      if (!ec) continue;
+      if (ec != net::error::would_block && ec != net::error::try_again) {
+        r = from_error(ec, done);
+        break;
+      }
+      r = co_await wait_for(Want::write, deadline, write_timer_, closed_);
+      if (!r.ok()) break;
+    }
+    if (r.ok()) r.bytes = done;
   } else {
     std::size_t done = 0;
     while (done < data.size()) {
@@ -184,9 +288,13 @@ net::awaitable<IoResult> Connection::write_all(std::string_view data, Duration t
         r = tls_failure(err);
         break;
       }
-      r = co_await wait_for(err == SSL_ERROR_WANT_WRITE ? Want::write : Want::read, deadline, write_timer_, closed_);
+      // WANT_WRITE: the buffer is full; WANT_READ (nothing here asks for a
+      // renegotiation, but OpenSSL may say so) waits for the peer.
+      r = co_await send_buffered(deadline);
+      if (r.ok() && err == SSL_ERROR_WANT_READ) r = co_await wait_for(Want::read, deadline, write_timer_, closed_);
       if (!r.ok()) break;
     }
+    if (r.ok()) r = co_await send_buffered(deadline);  // all of it in as few writes as the socket takes
     if (r.ok()) r.bytes = done;
   }
   // A write is never "interrupted": only reads wait for the peer indefinitely.
@@ -199,14 +307,17 @@ net::awaitable<IoResult> Connection::handshake(Duration timeout) {
   for (;;) {
     ERR_clear_error();
     int rc = SSL_do_handshake(ssl_);
-    if (rc == 1) break;
-    int err = SSL_get_error(ssl_, rc);
-    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+    int err = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl_, rc);
+    if (err != SSL_ERROR_NONE && err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
       auto r = tls_failure(err);
       if (r.status == IoStatus::eof) r.tls_error.clear();
+      send_buffered_now();  // the alert, if the socket takes it: it tells the peer why
       co_return r;
     }
-    auto r = co_await wait_for(err == SSL_ERROR_WANT_READ ? Want::read : Want::write, deadline, write_timer_, closed_);
+    // This flight (or the whole handshake's last one, tickets included).
+    auto r = co_await send_buffered(deadline);
+    if (r.ok() && err == SSL_ERROR_NONE) break;
+    if (r.ok() && err == SSL_ERROR_WANT_READ) r = co_await wait_for(Want::read, deadline, write_timer_, closed_);
     if (!r.ok()) {
       if (r.status == IoStatus::interrupted) r.status = IoStatus::timeout;
       co_return r;
@@ -216,12 +327,23 @@ net::awaitable<IoResult> Connection::handshake(Duration timeout) {
   co_return IoResult{};
 }
 
-std::optional<IoResult> Connection::attach_tls() {
+void Connection::set_non_blocking() {
+  // Once the socket is open (an upstream's opens when it connects); Asio's
+  // own operations cope with a non-blocking socket, ours need one.
+  if (non_blocking_) return;
   error_code ec;
   socket_.non_blocking(true, ec);
+  non_blocking_ = !ec;
+}
+
+std::optional<IoResult> Connection::attach_tls() {
+  set_non_blocking();
   ssl_ = SSL_new(ctx_.native_handle());
-  if (!ssl_ || ec || SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle())) != 1)
-    return IoResult{IoStatus::error, 0, ec, "cannot set up TLS"};
+  if (!ssl_ || !non_blocking_ || SSL_set_rfd(ssl_, static_cast<int>(socket_.native_handle())) != 1)
+    return IoResult{IoStatus::error, 0, {}, "cannot set up TLS"};
+  BIO* const out = wbuf_.make_bio();
+  if (!out) return IoResult{IoStatus::error, 0, {}, "cannot set up TLS"};
+  SSL_set0_wbio(ssl_, out);
   return std::nullopt;
 }
 
@@ -259,11 +381,11 @@ net::awaitable<void> Connection::send_close_notify(SteadyTime deadline) {
   for (int i = 0; i < 4; ++i) {
     ERR_clear_error();
     int rc = SSL_shutdown(ssl_);
-    if (rc >= 0) break;
-    int err = SSL_get_error(ssl_, rc);
-    if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) break;
-    auto r = co_await wait_for(err == SSL_ERROR_WANT_WRITE ? Want::write : Want::read, deadline, write_timer_,
-                               closed_);
+    int err = rc >= 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_, rc);
+    if (err != SSL_ERROR_NONE && err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) break;
+    auto r = co_await send_buffered(deadline);
+    if (!r.ok() || err == SSL_ERROR_NONE) break;
+    if (err == SSL_ERROR_WANT_READ) r = co_await wait_for(Want::read, deadline, write_timer_, closed_);
     if (!r.ok()) break;
   }
   ERR_clear_error();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "relay/asio.hpp"
+#include "relay/net/tls_write_buffer.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -48,6 +49,10 @@ class Connection {
   bool tls_resumed() const;             // the handshake resumed an earlier session
 
   net::awaitable<IoResult> read_some(net::mutable_buffer buf, Duration timeout);
+  // What read_some would return at once, or nullopt if it would have to
+  // wait (or was interrupted): lets a busy reader go on without a wait and
+  // an idle one go back to wait_readable without holding its buffer.
+  std::optional<IoResult> try_read_some(net::mutable_buffer buf);
   net::awaitable<IoResult> write_all(std::string_view data, Duration timeout);
   // Completes when read_some would return data (or EOF/error) without
   // waiting; lets an idle reader hold no buffer.
@@ -73,12 +78,20 @@ class Connection {
   net::awaitable<IoResult> wait_for(Want want, std::chrono::steady_clock::time_point deadline,
                                     net::steady_timer& timer, const bool& interrupted);
   net::awaitable<IoResult> handshake(Duration timeout);
+  // One non-blocking read; `want` says what to wait for when nothing came.
+  IoResult read_now(net::mutable_buffer buf, std::optional<Want>& want);
   net::awaitable<void> send_close_notify(std::chrono::steady_clock::time_point deadline);
   IoResult tls_failure(int ssl_error);
   std::optional<IoResult> attach_tls();  // a new SSL on the non-blocking socket
+  void set_non_blocking();
+  // The records OpenSSL wrote into wbuf_, onto the socket: all of them
+  // (waiting for room, bounded by the deadline), or what it takes now.
+  net::awaitable<IoResult> send_buffered(std::chrono::steady_clock::time_point deadline);
+  boost::system::error_code send_buffered_now();
 
   tcp::socket socket_;
   ssl::context& ctx_;
+  TlsWriteBuffer wbuf_;  // before ssl_: its BIO points here
   ssl_st* ssl_ = nullptr;
   // Reads and writes have their own timers so one read and one write may be
   // in flight together (the splice does that); handshakes and close use the
@@ -90,6 +103,10 @@ class Connection {
   bool send_closed_ = false;  // shutdown_send() done
   bool interrupted_ = false;
   bool reading_ = false;
+  bool non_blocking_ = false;
+  int reads_without_wait_ = 0;  // see kReadsBeforeYield
+  // An end (EOF, TLS error) met while read_some had data to deliver.
+  std::optional<IoResult> deferred_;
 };
 
 }  // namespace xr::relay

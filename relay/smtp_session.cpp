@@ -30,6 +30,12 @@ using conf::LogLevel;
 // go, and the next MAIL takes a slot and connects again.
 constexpr auto kUpstreamLinger = std::chrono::seconds(10);
 
+// Device reads, held only while reading (read_input). During DATA large
+// enough for several TLS records or a large plaintext chunk per read; for
+// commands a small one, so many sessions logging in at once stay cheap.
+constexpr std::size_t kDataReadSize = 64 * 1024;
+constexpr std::size_t kCommandReadSize = 4 * 1024;
+
 // What a session hears when a reload took its access away (after the message
 // in progress, if any).
 constexpr std::string_view kRevokedReply = "421 4.7.0 Configuration changed, reconnect and log in again";
@@ -122,7 +128,7 @@ class SmtpSession : public SessionCore {
           auto r = co_await read_input(timeout);
           if (r.ok()) {
             bytes_in_ += r.bytes;
-            machine_.feed(std::string_view(buf_.data(), r.bytes));
+            machine_.feed(std::string_view(read_buf_.get(), r.bytes));
           } else if (r.status == IoStatus::timeout) {
             result_ = "timeout";
             log(LogLevel::info, "timeout", {{"phase", in_data_ ? "data" : "command"},
@@ -175,7 +181,7 @@ class SmtpSession : public SessionCore {
         case smtp::EventKind::message_data: {
           auto data = machine_.data();
           message_bytes_ += data.size();
-          if (guard_) {
+          if (guard_ && !guard_->passing()) {  // once past the headers the body goes on as is
             if (guard_->refused()) break;  // the rest of a refused message goes nowhere
             rewritten_.clear();
             guard_->feed(data, rewritten_);
@@ -328,7 +334,21 @@ class SmtpSession : public SessionCore {
         }
         wait = std::min(wait, linger_until_ - Clock::now());
       }
-      auto r = co_await conn_.read_some(net::buffer(buf_), wait);
+      if (!in_data_) {
+        // Between commands a session waits without a read buffer: most
+        // logged-in sessions are idle most of the time. During DATA it keeps
+        // one, so a message streams without an allocation per read.
+        read_buf_.reset();
+        auto w = co_await conn_.wait_readable(wait);
+        if (w.status == IoStatus::timeout && lingering && Clock::now() < deadline) continue;
+        if (!w.ok()) co_return w;
+      }
+      const std::size_t size = in_data_ ? kDataReadSize : kCommandReadSize;
+      if (!read_buf_ || read_buf_size_ != size) {
+        read_buf_ = std::make_unique_for_overwrite<char[]>(size);
+        read_buf_size_ = size;
+      }
+      auto r = co_await conn_.read_some(net::buffer(read_buf_.get(), size), wait);
       if (r.status == IoStatus::timeout && lingering && Clock::now() < deadline) continue;
       co_return r;
     }
@@ -548,6 +568,7 @@ class SmtpSession : public SessionCore {
             {{"from", guard_->replaced()}, {"to", grant_->mailbox},
              {"reply_to_added", guard_->reply_to_added() ? "yes" : "no"}});
       guard_.reset();
+      std::string().swap(rewritten_);
     }
     const auto bare_lf = machine_.message_bare_lf();
     if (spool_txn_) co_return co_await spool_finish(bare_lf);
@@ -648,7 +669,8 @@ class SmtpSession : public SessionCore {
   Clock::time_point linger_until_{};        // without a transaction: when upstream_ and slot_ go
   std::optional<SpoolIntake> spool_;  // created at the first spooled MAIL
   bool spool_txn_ = false;            // this transaction goes to the spool
-  std::array<char, 16384> buf_{};
+  std::unique_ptr<char[]> read_buf_;  // only while reading (read_input)
+  std::size_t read_buf_size_ = 0;
   bool in_data_ = false;
   Clock::time_point message_started_ = Clock::now();
   std::uint64_t message_bytes_ = 0;

@@ -11,6 +11,9 @@ namespace {
 // Large enough for full TLS records, small enough that 10,000 sessions
 // moving data at once stay within a few hundred MiB.
 constexpr std::size_t kChunk = 16 * 1024;
+// A burst that fills the first chunk (a FETCH of a large message) goes on in
+// larger ones: four records per write to the other side instead of one.
+constexpr std::size_t kBulkChunk = 64 * 1024;
 constexpr auto kWriteTimeout = std::chrono::minutes(2);
 }  // namespace
 
@@ -87,18 +90,36 @@ net::awaitable<void> Splice::pump(Connection& from, Connection& to, bool from_cl
     // time (IMAP IDLE), and this keeps them at a few KiB each.
     if (settle(co_await from.wait_readable(left), retry)) break;
     if (retry) continue;
-    auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
-    auto r = co_await from.read_some(net::buffer(buf.get(), kChunk), left);
-    if (settle(r, retry)) break;
-    if (retry) continue;  // readable, but no application data yet (e.g. a TLS ticket)
-    last_activity_ = std::chrono::steady_clock::now();
-    auto w = co_await to.write_all(std::string_view(buf.get(), r.bytes), kWriteTimeout);
-    if (!w.ok()) {
-      finish(std::string(from_client ? "upstream" : "client") + "_write_" + w.describe());
-      break;
+    std::size_t size = kChunk;
+    auto buf = std::make_unique_for_overwrite<char[]>(size);
+    auto r = co_await from.read_some(net::buffer(buf.get(), size), left);
+    // While the peer keeps sending (a FETCH, an APPEND) read on without a
+    // wait; the buffer goes back when it stops.
+    bool stop = false;
+    for (;;) {
+      if (settle(r, retry)) {
+        stop = true;
+        break;
+      }
+      if (retry) break;  // readable, but no application data yet (e.g. a TLS ticket)
+      last_activity_ = std::chrono::steady_clock::now();
+      auto w = co_await to.write_all(std::string_view(buf.get(), r.bytes), kWriteTimeout);
+      if (!w.ok()) {
+        finish(std::string(from_client ? "upstream" : "client") + "_write_" + w.describe());
+        stop = true;
+        break;
+      }
+      (from_client ? result_.client_to_upstream : result_.upstream_to_client) += r.bytes;
+      last_activity_ = std::chrono::steady_clock::now();
+      if (r.bytes == size && size < kBulkChunk) {
+        size = kBulkChunk;
+        buf = std::make_unique_for_overwrite<char[]>(size);
+      }
+      auto more = from.try_read_some(net::buffer(buf.get(), size));
+      if (!more) break;
+      r = *more;
     }
-    (from_client ? result_.client_to_upstream : result_.upstream_to_client) += r.bytes;
-    last_activity_ = std::chrono::steady_clock::now();
+    if (stop) break;
   }
   if (half_close) co_await to.shutdown_send(kWriteTimeout);
 }

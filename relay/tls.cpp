@@ -12,6 +12,12 @@ namespace {
 void common_settings(ssl::context& ctx) {
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
   SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+  // Read ahead: one read() takes whatever the socket holds, up to 64 KiB,
+  // instead of one for each record's header and one for its body: half the
+  // system calls or fewer on bulk transfers. The buffer exists only while it
+  // holds bytes (RELEASE_BUFFERS), so idle connections do not pay for it.
+  SSL_CTX_set_read_ahead(ctx.native_handle(), 1);
+  SSL_CTX_set_default_read_buffer_len(ctx.native_handle(), 64 * 1024);
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression |
                   ssl::context::single_dh_use);
   // No renegotiation either way: nothing here needs it, and it is a DoS

@@ -1,11 +1,16 @@
 #include "relay/upstream_smtp.hpp"
 
+#include "protocols/secret.hpp"
 #include "relay/upstream_connect.hpp"
+
+#include <array>
+#include <memory>
 
 namespace xr::relay {
 namespace {
 
 constexpr std::size_t kBdatChunk = 64 * 1024;  // one round trip per 64 KiB
+constexpr std::size_t kReplyBuffer = 4096;
 
 }  // namespace
 
@@ -45,14 +50,19 @@ void UpstreamSmtp::fail(std::string why) {
 
 void UpstreamSmtp::abandon() { fail("abandoned"); }
 
-net::awaitable<bool> UpstreamSmtp::flush() {
+net::awaitable<bool> UpstreamSmtp::flush(bool message_bytes) {
   auto& out = client_.output();
   if (out.empty()) co_return true;
   auto r = co_await conn_.write_all(out, settings_.reply_timeout);
   bytes_sent_ += out.size();
-  // The output may hold the token: wipe before releasing.
-  std::fill(out.begin(), out.end(), '\0');
-  out.clear();
+  // Commands may hold the token: wipe them before releasing. Message bytes
+  // pass through in the clear anyway; wiping them would cost a pass each.
+  if (message_bytes) {
+    out.clear();
+  } else {
+    wipe_secret(out);
+    if (out.capacity() > 1024) out.shrink_to_fit();  // the AUTH line made it large; an idle upstream keeps little
+  }
   if (!r.ok()) {
     fail("write to " + peer() + ": " + r.describe());
     co_return false;
@@ -68,14 +78,17 @@ net::awaitable<smtp::ClientEventKind> UpstreamSmtp::step() {
       const bool ok = co_await flush();
       if (!ok) co_return smtp::ClientEventKind::failed;
     }
-    auto r = co_await conn_.read_some(net::buffer(buf_), settings_.reply_timeout);
+    // A reply buffer only while a reply is awaited: an upstream connection
+    // lingering between messages holds none.
+    auto buf = std::make_unique_for_overwrite<char[]>(kReplyBuffer);
+    auto r = co_await conn_.read_some(net::buffer(buf.get(), kReplyBuffer), settings_.reply_timeout);
     if (!r.ok()) {
       fail(r.status == IoStatus::timeout ? "no reply from " + peer() + " within " +
                                                std::to_string(settings_.reply_timeout.count()) + "s"
                                          : "connection to " + peer() + " lost: " + r.describe());
       co_return smtp::ClientEventKind::failed;
     }
-    client_.feed(std::string_view(buf_.data(), r.bytes));
+    client_.feed(std::string_view(buf.get(), r.bytes));
   }
 }
 
@@ -169,7 +182,7 @@ net::awaitable<bool> UpstreamSmtp::message_data(std::string_view bytes) {
   if (!alive_) co_return false;
   if (!bdat_mode_) {
     client_.message_data(bytes);
-    co_return co_await flush();
+    co_return co_await flush(true);
   }
   if (bdat_failure_) co_return true;  // already refused: swallow the rest
   bdat_buffer_.append(bytes);
@@ -199,6 +212,9 @@ net::awaitable<std::optional<smtp::Reply>> UpstreamSmtp::message_end() {
   }
   client_.message_end();
   auto ev = co_await step();
+  // The output grew to the DATA chunks; the connection may stay for the
+  // next message or linger, so give that back.
+  std::string().swap(client_.output());
   if (ev != smtp::ClientEventKind::reply) co_return std::nullopt;
   co_return client_.last_reply();
 }
@@ -209,7 +225,8 @@ net::awaitable<void> UpstreamSmtp::quit() {
     const bool sent = co_await flush();
     if (sent) {
       // Read the 221 so the server sees an orderly end, but never wait long.
-      auto r = co_await conn_.read_some(net::buffer(buf_), std::chrono::seconds(5));
+      std::array<char, 512> buf{};  // the 221, read and dropped
+      auto r = co_await conn_.read_some(net::buffer(buf), std::chrono::seconds(5));
       (void)r;
     }
     alive_ = false;

@@ -62,7 +62,7 @@ class UpstreamSmtp {
   bool tls_resumed() const { return conn_.tls_resumed(); }
 
  private:
-  net::awaitable<bool> flush();
+  net::awaitable<bool> flush(bool message_bytes = false);
   // Drives the client machine until it yields something other than need_input.
   net::awaitable<smtp::ClientEventKind> step();
   net::awaitable<bool> send_bdat_chunk(bool last);
@@ -71,7 +71,6 @@ class UpstreamSmtp {
   Settings settings_;
   Connection conn_;
   smtp::Client client_;
-  std::array<char, 4096> buf_{};
   bool alive_ = false;
   bool bdat_mode_ = false;     // this message goes by BDAT
   std::string bdat_buffer_;    // bytes of the next BDAT chunk

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <openssl/x509.h>
 
 #include <cstdio>
@@ -31,7 +32,9 @@ inline void write_key(EVP_PKEY* key, const std::string& path) {
   std::fclose(f);
 }
 
-inline void write_self_signed(EVP_PKEY* key, const std::string& path) {
+// `san`: a subjectAltName value such as "IP:127.0.0.1", for certificates a
+// verifying client must accept.
+inline void write_self_signed(EVP_PKEY* key, const std::string& path, const char* san = nullptr) {
   X509* x = X509_new();
   ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
   X509_gmtime_adj(X509_getm_notBefore(x), 0);
@@ -40,6 +43,11 @@ inline void write_self_signed(EVP_PKEY* key, const std::string& path) {
   X509_NAME* name = X509_get_subject_name(x);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("relay-app"), -1, -1, 0);
   X509_set_issuer_name(x, name);
+  if (san) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san);
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+  }
   X509_sign(x, key, EVP_sha256());
   FILE* f = std::fopen(path.c_str(), "wb");
   PEM_write_X509(f, x);

@@ -32,11 +32,17 @@ HeaderGuardOptions options(bool rewrite = false, bool reply_to = false, std::siz
   return o;
 }
 
+// As the SMTP session drives it: once passing(), pieces go on without it.
+void shell_feed(HeaderGuard& g, std::string_view piece, std::string& out) {
+  if (g.passing()) out.append(piece);
+  else if (!g.refused()) g.feed(piece, out);
+}
+
 Run feed_pieces(const HeaderGuardOptions& o, const std::string& msg, std::size_t first, std::size_t piece) {
   HeaderGuard g(o);
   Run r;
-  if (first) g.feed(std::string_view(msg).substr(0, first), r.out);
-  for (std::size_t i = first; i < msg.size(); i += piece) g.feed(std::string_view(msg).substr(i, piece), r.out);
+  if (first) shell_feed(g, std::string_view(msg).substr(0, first), r.out);
+  for (std::size_t i = first; i < msg.size(); i += piece) shell_feed(g, std::string_view(msg).substr(i, piece), r.out);
   g.finish(r.out);
   if (g.refused()) {
     r.reason = g.reason();
@@ -204,4 +210,19 @@ TEST_CASE("after a refusal nothing more is passed on") {
   g.finish(out);
   CHECK(out.size() == before);
   CHECK(g.reason() == "several_from");
+}
+
+TEST_CASE("passing(): only once the header block ended and was accepted") {
+  HeaderGuard g(options());
+  std::string out;
+  g.feed("From: a@contoso.com\r\nSubject: x\r\n", out);
+  CHECK_FALSE(g.passing());
+  g.feed("\r\nbody", out);
+  CHECK(g.passing());
+  CHECK(out == "From: a@contoso.com\r\nSubject: x\r\n\r\nbody");
+
+  HeaderGuard refused(options());
+  refused.feed("From: a@fabrikam.com\r\n\r\nbody", out);
+  CHECK(refused.refused());
+  CHECK_FALSE(refused.passing());
 }
