@@ -1,5 +1,7 @@
 #include "auth/auth_throttle.hpp"
 
+#include "auth/source_network.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -29,14 +31,7 @@ AuthThrottle::AuthThrottle(const conf::Limits& limits, std::vector<conf::Cidr> t
   caps_.max_failures_kept = std::max<std::size_t>(caps_.max_failures_kept, 1);
 }
 
-std::string AuthThrottle::ip_key(const conf::IpAddress& ip) {
-  if (ip.is_v4()) return ip.to_string();
-  // One IPv6 host usually has a whole /64: counting single addresses would
-  // give it 2^64 fresh counts.
-  conf::IpAddress net = ip;
-  std::fill(net.bytes.begin() + 8, net.bytes.end(), std::uint8_t{0});
-  return net.to_string() + "/64";
-}
+std::string AuthThrottle::ip_key(const conf::IpAddress& ip) { return source_key(ip); }
 
 std::string AuthThrottle::user_key(std::string_view user) {
   if (user.size() <= kMaxUserKey) return std::string(user);
@@ -45,6 +40,10 @@ std::string AuthThrottle::user_key(std::string_view user) {
 
 bool AuthThrottle::trusted(const conf::IpAddress& ip) const {
   std::lock_guard g(mutex_);
+  return trusted_locked(ip);
+}
+
+bool AuthThrottle::trusted_locked(const conf::IpAddress& ip) const {
   return std::any_of(trusted_.begin(), trusted_.end(), [&](const conf::Cidr& c) { return c.contains(ip); });
 }
 
@@ -64,23 +63,16 @@ void AuthThrottle::erase(Table& t, std::unordered_map<std::string, Entry>::itera
   t.entries.erase(it);
 }
 
-// Drops what can no longer matter: blocks that have lifted (their entries go
-// back to counting, or away when nothing is left in the window) and entries
-// whose newest failure left the window. Both lists are in age order, so this
-// stops at the first entry still in force.
+// Drops what can no longer matter: blocks that have lifted and entries whose
+// newest failure left the window. Both lists are in age order, so this stops
+// at the first entry still in force. A lifted block's entry has nothing left
+// to count (a block clears the failures and keeps none while in force), so
+// it goes entirely: the count starts again from zero.
 void AuthThrottle::prune(Table& t, Clock::time_point now) {
   while (!t.blocked.empty()) {
     auto it = t.entries.find(t.blocked.back());
-    Entry& e = it->second;
-    if (e.blocked_until > now) break;
-    if (count(e, now) == 0) {
-      erase(t, it);
-      continue;
-    }
-    t.blocked.pop_back();
-    t.counting.push_front(it->first);
-    e.pos = t.counting.begin();
-    e.in_blocked_list = false;
+    if (it->second.blocked_until > now) break;
+    erase(t, it);
   }
   while (!t.counting.empty()) {
     auto it = t.entries.find(t.counting.back());
@@ -97,9 +89,9 @@ void AuthThrottle::evict_one(Table& t) {
   erase(t, t.entries.find(list.back()));
 }
 
-bool AuthThrottle::add_failure(Table& t, const std::string& key, std::uint64_t other, std::size_t limit,
+void AuthThrottle::add_failure(Table& t, const std::string& key, std::uint64_t other, std::size_t limit,
                                Clock::time_point now) {
-  if (limit == 0) return false;  // this count is off
+  if (limit == 0) return;  // this count is off
   prune(t, now);
   auto it = t.entries.find(key);
   if (it == t.entries.end()) {
@@ -113,7 +105,7 @@ bool AuthThrottle::add_failure(Table& t, const std::string& key, std::uint64_t o
     // A check that was already running when the block started: counted for
     // /blocks, not kept, and the block is not extended.
     ++e.failures_at_block;
-    return false;
+    return;
   }
   e.failures.push_back({now, other});
   if (e.failures.size() > caps_.max_failures_kept) {
@@ -126,7 +118,7 @@ bool AuthThrottle::add_failure(Table& t, const std::string& key, std::uint64_t o
   t.counting.push_front(it->first);
   e.pos = t.counting.begin();
   const std::size_t n = count(e, now);
-  if (n < limit) return false;
+  if (n < limit) return;
   // Blocked: the count starts again when the block lifts.
   e.blocked_until = now + limits_.auth_block_time;
   e.failures_at_block = n;
@@ -136,7 +128,6 @@ bool AuthThrottle::add_failure(Table& t, const std::string& key, std::uint64_t o
   t.blocked.push_front(it->first);
   e.pos = t.blocked.begin();
   e.in_blocked_list = true;
-  return true;
 }
 
 void AuthThrottle::forget(Table& t, const std::string& key, std::uint64_t other) {
@@ -154,8 +145,8 @@ std::chrono::seconds AuthThrottle::blocked_for(const Table& t, const std::string
 }
 
 ThrottleVerdict AuthThrottle::check(const conf::IpAddress& ip, std::string_view user) {
-  if (trusted(ip)) return {};
   std::lock_guard g(mutex_);
+  if (trusted_locked(ip)) return {};
   const auto now = now_();
   if (limits_.auth_failures_per_ip > 0)
     if (auto s = blocked_for(ips_, ip_key(ip), now); s.count() > 0) return {ThrottleVerdict::blocked_ip, s};
@@ -165,33 +156,30 @@ ThrottleVerdict AuthThrottle::check(const conf::IpAddress& ip, std::string_view 
 }
 
 ThrottleVerdict AuthThrottle::check_source(const conf::IpAddress& ip) {
-  if (trusted(ip)) return {};
   std::lock_guard g(mutex_);
+  if (trusted_locked(ip)) return {};
   if (limits_.auth_failures_per_ip > 0)
     if (auto s = blocked_for(ips_, ip_key(ip), now_()); s.count() > 0) return {ThrottleVerdict::blocked_ip, s};
   return {};
 }
 
-ThrottleVerdict AuthThrottle::record_failure(const conf::IpAddress& ip, std::string_view user) {
-  // A trusted source is never blocked, so counting its failures against the
-  // user name would only lock the name out for everyone else.
-  if (trusted(ip)) return {};
-  const auto ik = ip_key(ip);
-  const auto uk = user_key(user);
-  {
-    std::lock_guard g(mutex_);
-    const auto now = now_();
-    add_failure(ips_, ik, hash_of(uk), limits_.auth_failures_per_ip, now);
-    add_failure(users_, uk, hash_of(ik), limits_.auth_failures_per_user, now);
-  }
-  return check(ip, user);
-}
-
-void AuthThrottle::record_success(const conf::IpAddress& ip, std::string_view user) {
-  if (trusted(ip)) return;
+void AuthThrottle::record_failure(const conf::IpAddress& ip, std::string_view user) {
   const auto ik = ip_key(ip);
   const auto uk = user_key(user);
   std::lock_guard g(mutex_);
+  // A trusted source is never blocked, so counting its failures against the
+  // user name would only lock the name out for everyone else.
+  if (trusted_locked(ip)) return;
+  const auto now = now_();
+  add_failure(ips_, ik, hash_of(uk), limits_.auth_failures_per_ip, now);
+  add_failure(users_, uk, hash_of(ik), limits_.auth_failures_per_user, now);
+}
+
+void AuthThrottle::record_success(const conf::IpAddress& ip, std::string_view user) {
+  const auto ik = ip_key(ip);
+  const auto uk = user_key(user);
+  std::lock_guard g(mutex_);
+  if (trusted_locked(ip)) return;
   forget(ips_, ik, hash_of(uk));
   forget(users_, uk, hash_of(ik));
 }

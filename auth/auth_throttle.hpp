@@ -72,9 +72,8 @@ class AuthThrottle {
   ThrottleVerdict check_source(const conf::IpAddress& ip);
   // After our own check refused a login (any reason: telling "wrong
   // password" from "right password, wrong source" apart by whether the count
-  // moves would be an oracle). Returns the verdict for the next attempt, so
-  // the caller can log the moment a block starts.
-  ThrottleVerdict record_failure(const conf::IpAddress& ip, std::string_view user);
+  // moves would be an oracle). The next check() says whether it blocked.
+  void record_failure(const conf::IpAddress& ip, std::string_view user);
   // After a successful check. Forgets only the failures this source made
   // for this user name (the device's own typos): clearing the per-user count
   // would let a real device that logs in every minute reset an attacker's
@@ -114,14 +113,15 @@ class AuthThrottle {
     std::list<std::string> blocked;
   };
 
-  static std::string ip_key(const conf::IpAddress& ip);
+  static std::string ip_key(const conf::IpAddress& ip);  // auth::source_key
+  bool trusted_locked(const conf::IpAddress& ip) const;  // mutex_ held
   static std::string user_key(std::string_view user);
   std::size_t count(Entry& e, Clock::time_point now) const;
   void prune(Table& t, Clock::time_point now);
   void evict_one(Table& t);
   void erase(Table& t, std::unordered_map<std::string, Entry>::iterator it);
-  // Adds one failure; returns true when this failure started a block.
-  bool add_failure(Table& t, const std::string& key, std::uint64_t other, std::size_t limit,
+  // Adds one failure; at the limit the key is blocked.
+  void add_failure(Table& t, const std::string& key, std::uint64_t other, std::size_t limit,
                    Clock::time_point now);
   void forget(Table& t, const std::string& key, std::uint64_t other);
   std::chrono::seconds blocked_for(const Table& t, const std::string& key, Clock::time_point now) const;

@@ -56,9 +56,13 @@ std::optional<std::string> open_regular(const std::string& path, FileUse use, Fd
   struct stat st {};
   if (::fstat(f.fd, &st) != 0) return "cannot stat " + path + ": " + std::strerror(errno);
   if (!S_ISREG(st.st_mode)) return path + " is " + kind_of(st.st_mode) + "; expected a regular file";
-  if (use == FileUse::private_)
-    if (auto why = private_mode_problem(path, st.st_mode, in_credentials_directory(path), owner_note(st.st_uid)))
-      return why;
+  if (use == FileUse::private_) {
+    // The owner note (a passwd lookup) only when there is something to say:
+    // most files are fine, and this runs for every private file at each load.
+    const bool credential = in_credentials_directory(path);
+    if (private_mode_problem(path, st.st_mode, credential, {}))
+      return private_mode_problem(path, st.st_mode, credential, owner_note(st.st_uid));
+  }
   return std::nullopt;
 }
 

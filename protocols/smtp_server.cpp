@@ -215,11 +215,13 @@ std::optional<EventKind> Server::Impl::data_step(Server& s) {
 Server::Impl::Take Server::Impl::take_line(Server& s, std::string& line) {
   std::size_t lf = in.find('\n');
   if (discarding_line) {
+    // The tail of an overlong line (it may be an AUTH line's secret) is
+    // overwritten, not just dropped: no copy stays in the buffer's storage.
     if (lf == std::string::npos) {
-      in.clear();
+      wipe_secret(in);
       return Take::need_input;
     }
-    in.erase(0, lf + 1);
+    erase_front_wiping(in, lf + 1);
     discarding_line = false;
     lf = in.find('\n');
   }

@@ -3,6 +3,7 @@
 #include "protocols/http_request.hpp"
 #include "relay/admin/blocks_json.hpp"
 #include "relay/listen_socket.hpp"
+#include "relay/session_support.hpp"
 
 #include <array>
 
@@ -94,13 +95,11 @@ net::awaitable<void> AdminServer::serve(tcp::socket socket) {
 
 bool AdminServer::allowed(const tcp::socket& socket) const {
   boost::system::error_code ec;
-  auto a = socket.remote_endpoint(ec).address();
-  if (ec) return false;
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
-  const auto ip = conf::IpAddress::parse(a.to_string());
-  if (!ip) return false;
+  socket.remote_endpoint(ec);
+  if (ec) return false;  // gone already; ip_of would say "::", which a rule could contain
+  const auto ip = ip_of(socket);  // a v4 client on a dual-stack socket comes back as IPv4
   for (const auto& c : allow_from_)
-    if (c.contains(*ip)) return true;
+    if (c.contains(ip)) return true;
   return false;
 }
 

@@ -170,7 +170,7 @@ class MailboxSession : public SessionCore {
             if (!ok) co_return;
           }
           co_await authenticate();
-          if (auth_blocked_) co_return;
+          if (auth_blocked_ || ended_) co_return;
           break;
         case LoginEvent::logged_in:
           {
@@ -216,13 +216,28 @@ class MailboxSession : public SessionCore {
                                     {"check_ms", ms_since(t0)}});
     grant_ = std::move(decision.grant);
     tried_ = {user_, grant_->mailbox, grant_->tenant};
-    if (const auto why = access_.granted(login_snap, *grant_, client_ip_, P::protocol); why != auth::Revocation::none) {
-      // A reload during the check took the grant away again.
-      report_revocation(svc_, id_, why, *grant_, P::protocol);
-      refuse(LoginOutcome::unavailable, "Configuration changed, try again later");
+    const auto why = access_.granted(login_snap, *grant_, client_ip_, P::protocol);
+    if (why != auth::Revocation::none) report_revocation(svc_, id_, why, *grant_, P::protocol);
+    if (access_.revoked() != auth::Revocation::none) {
+      // A reload during the check took the grant away again. The session
+      // ends, as SMTP's does: a revocation is never cleared, so staying open
+      // would refuse every later LOGIN (after paying its password check).
+      co_await end_revoked();
       co_return;
     }
     co_await open_upstream();
+  }
+
+  // A revoked session before the splice: BYE / -ERR, then the loop ends and
+  // run() closes the connection.
+  net::awaitable<void> end_revoked() {
+    login_outcome("revoked");
+    upstream_.reset();
+    slot_.reset();
+    grant_.reset();
+    ended_ = true;
+    const std::string notice = std::string(P::revoked_notice) + "\r\n";
+    co_await send_to_device(notice);
   }
 
   void count_upstream_login(const char* outcome) {
@@ -262,7 +277,7 @@ class MailboxSession : public SessionCore {
     if (access_.revoked() != auth::Revocation::none) {
       // A reload revoked the grant while we waited: its token may be the
       // new config's, which must not go to this snapshot's endpoint.
-      refuse(LoginOutcome::unavailable, "Configuration changed, try again later");
+      co_await end_revoked();
       co_return;
     }
     const std::string peer = ep.host + ":" + std::to_string(ep.port);
@@ -353,6 +368,7 @@ class MailboxSession : public SessionCore {
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;
   bool stopping_ = false;
+  bool ended_ = false;  // revoked before the splice: the notice was said, the session ends
 };
 
 template <typename P>

@@ -262,10 +262,11 @@ class SmtpSession : public SessionCore {
     co_await release_upstream();
     grant_ = std::move(decision.grant);
     tried_ = {user, grant_->mailbox, grant_->tenant};
-    if (const auto why = access_.granted(login_snap, *grant_, client_ip_, conf::Protocol::smtp);
-        why != auth::Revocation::none) {
-      // A reload during the check took the grant away again.
-      report_revocation(svc_, id_, why, *grant_, conf::Protocol::smtp);
+    const auto why = access_.granted(login_snap, *grant_, client_ip_, conf::Protocol::smtp);
+    if (why != auth::Revocation::none) report_revocation(svc_, id_, why, *grant_, conf::Protocol::smtp);
+    if (access_.revoked() != auth::Revocation::none) {
+      // A reload during the check (reported just above) or before it (the
+      // session is ending) took the grant away.
       grant_.reset();
       login_outcome("revoked");
       machine_.complete_auth(smtp::AuthOutcome::temporary, "4.7.0 Configuration changed, try again later");

@@ -21,7 +21,10 @@ auth::Revocation AccessWatch::reloaded(Snapshot snap, const auth::Grant* grant, 
 
 auth::Revocation AccessWatch::granted(Snapshot checked_with, const auth::Grant& grant, const conf::IpAddress& source,
                                       conf::Protocol protocol) {
-  if (revoked_ != auth::Revocation::none) return revoked_;  // the session is ending
+  // Already revoked (and reported) by an earlier reload: the session is
+  // ending; reporting it again here would log and count it twice. Callers
+  // see it through revoked().
+  if (revoked_ != auth::Revocation::none) return auth::Revocation::none;
   grant_snap_ = std::move(checked_with);
   return judge(grant, source, protocol);
 }

@@ -37,7 +37,10 @@ class AccessWatch {
                             conf::Protocol protocol);
   // A login checked against `checked_with` gave `grant` (replacing any
   // earlier grant). When a reload arrived while the check ran, the grant is
-  // judged against it at once: the result is returned, none when it holds.
+  // judged against it at once: what revoked it is returned, none when it
+  // holds. Like reloaded(), only a revocation made by this call is returned
+  // (once, to be reported once); a session revoked before gets none here and
+  // must look at revoked(), which it has to end on either way.
   auth::Revocation granted(Snapshot checked_with, const auth::Grant& grant, const conf::IpAddress& source,
                            conf::Protocol protocol);
 

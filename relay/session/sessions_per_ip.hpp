@@ -1,5 +1,7 @@
 // Concurrent sessions per client address (limits.max_sessions_per_ip), so
-// one host cannot take every connection slot. Sessions run on several
+// one host cannot take every connection slot. IPv6 sources are counted per
+// /64, as the auth throttle counts them (auth/source_network.hpp): a host
+// rotating through its /64 would otherwise get a fresh count per address. Sessions run on several
 // io_contexts, hence the mutex; a session holds a Token for its whole life.
 #pragma once
 
@@ -40,7 +42,7 @@ class SessionsPerIp {
   // nothing. The registry must outlive its tokens.
   std::optional<Token> try_enter(const conf::IpAddress& ip, std::size_t limit);
   std::size_t count(const conf::IpAddress& ip) const;
-  std::size_t addresses() const;  // addresses with a session (entries are dropped at zero)
+  std::size_t addresses() const;  // sources (IPv4 addresses, IPv6 /64s) with a session; none at zero
 
  private:
   void leave(const conf::IpAddress& ip);

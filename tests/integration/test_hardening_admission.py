@@ -307,6 +307,7 @@ def test_max_session_lifetime_ends_a_spliced_imap_session_with_bye(standin, rela
         f.flush()
         line = f.readline()
         while not line.startswith(b"a2 "):
+            assert line, "the relay closed before SELECT completed"
             line = f.readline()
         assert line.startswith(b"a2 OK")
         started = time.monotonic()

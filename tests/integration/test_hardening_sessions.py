@@ -6,6 +6,9 @@ slot held.
   session hears 421 4.7.0, their IMAP session in IDLE hears BYE, another
   user's session goes on; a changed password ends the old session.
 - A connection opened before a reload logs in under the new config.
+- An IMAP/POP3 login whose grant a reload revoked while its password was
+  being checked ends the session (BYE / -ERR), as SMTP's 421 does; it is not
+  left open refusing every later login.
 - Logged-in SMTP sessions hold a mailbox slot (and an Office 365 connection)
   only during a transaction and a short linger after it.
 - AUTH on a no_auth session, or after STARTTLS on a session that logged in
@@ -13,8 +16,11 @@ slot held.
 """
 import base64
 import copy
+import ctypes
 import smtplib
 import time
+
+import pytest
 
 from conftest import password_hash
 from mailbox_relay import MAILBOX_LISTENERS, mailbox_relay
@@ -262,3 +268,56 @@ def test_auth_after_starttls_releases_the_slot_of_the_login_before_it(standin, r
             assert send_raw(b, "scanner@contoso.com", "second-session").startswith(b"250")
         assert send_raw(a, OTHER_MAILBOX, "after-starttls").startswith(b"250")
     assert len(standin.messages()) == 2
+
+
+def slow_hash(password):
+    """A bcrypt hash of cost 16 (a few seconds of CPU, a few KiB of memory,
+    unlike a slow yescrypt): the relay's password check takes long enough for
+    a reload to land during it."""
+    libcrypt = ctypes.CDLL("libcrypt.so.1")
+    libcrypt.crypt.restype = ctypes.c_char_p
+    libcrypt.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    out = libcrypt.crypt(password.encode(), b"$2b$16$abcdefghijklmnopqrstuu")
+    assert out and out.startswith(b"$2b$16$"), out
+    return out.decode()
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_a_reload_during_a_mailbox_login_ends_the_session(standin, relay, relay_bin, protocol):
+    r = mailbox_relay(relay, standin, users={USER: {"password_hash": slow_hash(PASSWORD)}})
+    new_hash = password_hash(relay_bin, NEW_PASSWORD)  # the default cost: the reload itself is quick
+    r.forbid_in_log("the new password", NEW_PASSWORD)
+    upstream_before = standin.stats()[protocol].get("connections", 0)
+    if protocol == "imap":
+        conn = raw_lines(r.port("imap_plain"))
+        login = f'a LOGIN {USER} "{PASSWORD}"\r\n'.encode()
+        retry = f'b LOGIN {USER} "{NEW_PASSWORD}"\r\n'.encode()
+        notice = b"* BYE [UNAVAILABLE] Configuration changed, log in again\r\n"
+    else:
+        conn = raw_lines(r.port("pop3s"), standin.ca, implicit_tls=True)
+        login = f"USER {USER}\r\nPASS {PASSWORD}\r\n".encode()
+        retry = f"USER {USER}\r\nPASS {NEW_PASSWORD}\r\n".encode()
+        notice = b"-ERR [SYS/TEMP] Configuration changed, log in again\r\n"
+    with conn as c:
+        assert c.line().startswith(b"* OK" if protocol == "imap" else b"+OK")
+        c.send(login)
+        if protocol == "pop3":
+            assert c.line().startswith(b"+OK")  # USER; PASS is being checked
+        # The password changes while the old one is being checked.
+        reload_with(r, lambda cfg: cfg["users"][USER].update(password_hash=new_hash))
+        assert "event=auth_ok" not in r.log_text(), "the check ended before the reload:\n" + r.redacted_tail()
+        # The grant the check gives is revoked at once: the session ends.
+        # (Before the fix it said "try again later" and stayed open, and
+        # refused every later login, the new password's too.)
+        assert c.line(timeout=30) == notice
+        try:
+            c.send(retry)
+        except OSError:
+            pass  # already closed
+        assert c.closed()
+    log = r.log_text()
+    assert log.count("event=access_revoked") == 1, r.redacted_tail()
+    assert "reason=password_changed" in log
+    assert "result=revoked" in log
+    # The revoked grant never reached Office 365.
+    assert standin.stats()[protocol].get("connections", 0) == upstream_before

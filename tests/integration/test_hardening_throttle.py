@@ -136,7 +136,9 @@ def test_1000_guesses_from_200_connections_do_not_delay_a_real_login(standin, re
     for t in threads:
         t.join(120)
     assert reply.startswith(b"235"), reply
-    assert took < 1.0, f"the real login took {took:.2f}s during the flood"
+    # Generous for 2 cores under ASan; a login queued behind the flood's
+    # password checks would take many seconds (200 threads x yescrypt).
+    assert took < 3.0, f"the real login took {took:.2f}s during the flood"
     assert not any(t.is_alive() for t in threads)
     assert counts["other"] == []
     assert counts["denied"] + counts["blocked"] >= 1000

@@ -35,6 +35,12 @@ void fail(AuthThrottle& th, const char* source, const std::string& user, int tim
   for (int i = 0; i < times; ++i) th.record_failure(ip(source), user);
 }
 
+// One more failure, then what the next attempt from there hears.
+ThrottleVerdict fail_then_check(AuthThrottle& th, const char* source, const std::string& user) {
+  th.record_failure(ip(source), user);
+  return th.check(ip(source), user);
+}
+
 }  // namespace
 
 TEST_CASE("a source is blocked at auth_failures_per_ip failures, for auth_block_time") {
@@ -43,7 +49,7 @@ TEST_CASE("a source is blocked at auth_failures_per_ip failures, for auth_block_
   fail(th, "192.0.2.7", "a", 1);
   fail(th, "192.0.2.7", "b", 1);
   CHECK(th.check(ip("192.0.2.7"), "c").ok());
-  auto v = th.record_failure(ip("192.0.2.7"), "c");
+  auto v = fail_then_check(th, "192.0.2.7", "c");
   CHECK(v.kind == ThrottleVerdict::blocked_ip);
   CHECK(v.retry_after == 60s);
   CHECK(th.check(ip("192.0.2.7"), "anyone").kind == ThrottleVerdict::blocked_ip);
@@ -54,7 +60,7 @@ TEST_CASE("a source is blocked at auth_failures_per_ip failures, for auth_block_
   clock.t += 500ms;
   CHECK(th.check(ip("192.0.2.7"), "a").ok());
   // The count started again with the block: one more failure does not re-block.
-  CHECK(th.record_failure(ip("192.0.2.7"), "a").ok());
+  CHECK(fail_then_check(th, "192.0.2.7", "a").ok());
 }
 
 TEST_CASE("failures older than auth_failure_window are not counted") {
@@ -62,10 +68,10 @@ TEST_CASE("failures older than auth_failure_window are not counted") {
   AuthThrottle th(limits(3, 100, 10s), {}, clock.fn());
   fail(th, "192.0.2.7", "a", 2);
   clock.t += 10s;
-  CHECK(th.record_failure(ip("192.0.2.7"), "a").ok());
-  CHECK(th.record_failure(ip("192.0.2.7"), "a").ok());
+  CHECK(fail_then_check(th, "192.0.2.7", "a").ok());
+  CHECK(fail_then_check(th, "192.0.2.7", "a").ok());
   clock.t += 5s;
-  CHECK(th.record_failure(ip("192.0.2.7"), "a").kind == ThrottleVerdict::blocked_ip);
+  CHECK(fail_then_check(th, "192.0.2.7", "a").kind == ThrottleVerdict::blocked_ip);
 }
 
 TEST_CASE("a user name is blocked after auth_failures_per_user failures from all sources") {
@@ -75,7 +81,7 @@ TEST_CASE("a user name is blocked after auth_failures_per_user failures from all
   fail(th, "192.0.2.2", "printer", 1);
   fail(th, "198.51.100.3", "printer", 1);
   CHECK(th.check(ip("203.0.113.4"), "printer").ok());
-  auto v = th.record_failure(ip("203.0.113.4"), "printer");
+  auto v = fail_then_check(th, "203.0.113.4", "printer");
   CHECK(v.kind == ThrottleVerdict::blocked_user);
   CHECK(v.retry_after == 30s);
   CHECK(th.check(ip("203.0.113.99"), "printer").kind == ThrottleVerdict::blocked_user);
@@ -129,13 +135,13 @@ TEST_CASE("a success forgets only this source's failures for this user name") {
     fail(th, "203.0.113.9", "printer", 1);
     fail(th, "203.0.113.10", "printer", 1);
     th.record_success(ip("192.0.2.7"), "printer");
-    CHECK(th.record_failure(ip("203.0.113.11"), "printer").kind == ThrottleVerdict::blocked_user);
+    CHECK(fail_then_check(th, "203.0.113.11", "printer").kind == ThrottleVerdict::blocked_user);
   }
   SUBCASE("an attacker with one valid account does not reset its own source's count") {
     fail(th, "203.0.113.9", "ceo", 1);
     fail(th, "203.0.113.9", "cfo", 1);
     th.record_success(ip("203.0.113.9"), "intern");
-    CHECK(th.record_failure(ip("203.0.113.9"), "cto").kind == ThrottleVerdict::blocked_ip);
+    CHECK(fail_then_check(th, "203.0.113.9", "cto").kind == ThrottleVerdict::blocked_ip);
   }
 }
 
@@ -204,7 +210,7 @@ TEST_CASE("memory stays bounded under a flood of distinct sources and user names
     AuthThrottle big(limits(12, 100), {}, clock.fn(), caps);
     fail(big, "192.0.2.1", "a", 11);
     CHECK(big.check_source(ip("192.0.2.1")).ok());
-    CHECK(big.record_failure(ip("192.0.2.1"), "a").kind == ThrottleVerdict::blocked_ip);
+    CHECK(fail_then_check(big, "192.0.2.1", "a").kind == ThrottleVerdict::blocked_ip);
   }
   SUBCASE("entries leave once their failures leave the window") {
     clock.t += 601s;
@@ -219,7 +225,7 @@ TEST_CASE("failures counted while a block is in force do not extend it") {
   fail(th, "192.0.2.7", "a", 2);
   clock.t += 30s;
   // A check that was already on the blocking pool when the block started.
-  auto v = th.record_failure(ip("192.0.2.7"), "a");
+  auto v = fail_then_check(th, "192.0.2.7", "a");
   CHECK(v.kind == ThrottleVerdict::blocked_ip);
   CHECK(v.retry_after == 30s);
   auto b = th.blocks();

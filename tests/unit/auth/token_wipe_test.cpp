@@ -32,5 +32,7 @@ TEST_CASE("consume_token_response wipes an error answer too") {
   auto r = consume_token_response(resp, Clock::now());
   CHECK_FALSE(r.ok);
   CHECK(r.error.error == "invalid_client");
+  CHECK(resp.body.empty());
+  REQUIRE(resp.body.data() == storage);  // same buffer, still owned by the string: reading it is defined
   for (std::size_t i = 0; i < size; ++i) CHECK(storage[i] == '\0');
 }

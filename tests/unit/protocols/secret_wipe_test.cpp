@@ -54,7 +54,7 @@ TEST_CASE("append_wiping appends, growing when needed") {
   CHECK(s == expected + big);
 }
 
-TEST_CASE("LineReader still splits lines and literals correctly with wiping") {
+TEST_CASE("LineReader, whose consumed bytes are wiped, still splits lines and literals fed a byte at a time") {
   xr::LineReader r(100);
   std::string input = "a001 LOGIN user secret\r\nsecond\n{3}abcrest\r\n";
   // Fed a byte at a time, as the protocol tests do.

@@ -64,7 +64,10 @@ TEST_CASE("a grant is judged against each reload, from the snapshot it came from
   // Reported once; the session is ending.
   CHECK(w.reloaded(snapshot("$y$other"), &g, kDevice, smtp) == Revocation::none);
   CHECK(w.revoked() == Revocation::password_changed);
-  CHECK(w.granted(changed, g, kDevice, smtp) == Revocation::password_changed);
+  // A login that completes after that is not reported again (it would be
+  // logged and counted twice); the session sees it through revoked().
+  CHECK(w.granted(changed, g, kDevice, smtp) == Revocation::none);
+  CHECK(w.revoked() == Revocation::password_changed);
 }
 
 TEST_CASE("a login checked against an older snapshot than the newest is judged at once") {
@@ -73,6 +76,11 @@ TEST_CASE("a login checked against an older snapshot than the newest is judged a
   auto b = snapshot("$y$old", "app-2");  // the tenant's app changed while the password was checked
   CHECK(w.reloaded(b, nullptr, kDevice, smtp) == Revocation::none);
   CHECK(w.granted(a, grant_of(*a), kDevice, smtp) == Revocation::tenant_changed);
+  CHECK(w.revoked() == Revocation::tenant_changed);
+  // Reported once: a retried login on the same session gets none back, and
+  // the session must end on revoked().
+  CHECK(w.granted(w.latest(), grant_of(*b), kDevice, smtp) == Revocation::none);
+  CHECK(w.revoked() == Revocation::tenant_changed);
 }
 
 TEST_CASE("a login after a reload takes its grant, endpoint and TLS from the new snapshot") {

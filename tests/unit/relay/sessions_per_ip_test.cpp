@@ -81,3 +81,21 @@ TEST_CASE("per-IP sessions: threads entering and leaving never pass the limit") 
   CHECK(worst.load() <= kLimit);
   CHECK(reg.addresses() == 0);
 }
+
+TEST_CASE("per-IP sessions: IPv6 sources are counted per /64, as the auth throttle counts them") {
+  SessionsPerIp reg;
+  auto a = reg.try_enter(ip("2001:db8:1:2::1"), 2);
+  auto b = reg.try_enter(ip("2001:db8:1:2:ffff::7"), 2);
+  REQUIRE(a);
+  REQUIRE(b);
+  // A third address in the same /64 is the same host: refused.
+  CHECK_FALSE(reg.try_enter(ip("2001:db8:1:2::99"), 2));
+  CHECK(reg.count(ip("2001:db8:1:2::abcd")) == 2);
+  CHECK(reg.addresses() == 1);
+  // The next /64 is another source.
+  CHECK(reg.try_enter(ip("2001:db8:1:3::1"), 2));
+  a.reset();
+  CHECK(reg.count(ip("2001:db8:1:2::1")) == 1);
+  b.reset();
+  CHECK(reg.addresses() == 0);
+}
