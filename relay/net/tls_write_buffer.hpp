@@ -22,6 +22,7 @@ namespace xr::relay {
 class TlsWriteBuffer {
  public:
   static constexpr std::size_t kCap = 256 * 1024;
+  static constexpr std::size_t kBulkReserve = 4 * (16 * 1024 + 256) + 1024;  // four records with overhead
 
   // A BIO that appends to this buffer; owned by the SSL it is given to
   // (SSL_set0_wbio). The buffer must outlive that SSL.
