@@ -7,10 +7,10 @@ one JSON line: bytes of message delivered, seconds, MB/s. 127.0.0.1 only."""
 import argparse
 import asyncio
 import json
-import multiprocessing
 import re
 import ssl
-import time
+
+from loadgen import run_workers  # bench/loadgen.py, beside this file
 
 LITERAL = re.compile(rb"^\* \d+ FETCH \(.*BODY\[\] \{(\d+)\}\r\n$")
 
@@ -97,17 +97,7 @@ def main():
     args = p.parse_args()
     # Several processes: decrypting 5 MB literals in Python is slow enough
     # that one client process would set the pace.
-    workers = max(1, min(args.workers, args.sessions))
-    per = [args.sessions // workers + (1 if i < args.sessions % workers else 0) for i in range(workers)]
-    q = multiprocessing.Queue()
-    t0 = time.perf_counter()
-    procs = [multiprocessing.Process(target=worker, args=(args, n, q)) for n in per]
-    for pr in procs:
-        pr.start()
-    results = [q.get() for _ in procs]
-    for pr in procs:
-        pr.join()
-    seconds = time.perf_counter() - t0
+    results, seconds = run_workers(worker, args, args.sessions, args.workers)
     got = sum(r[0] for r in results)
     errors = [e for r in results for e in r[1]]
     print(json.dumps({"sessions": args.sessions, "fetches": got // args.size, "bytes": got, "errors": len(errors),

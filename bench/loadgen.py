@@ -87,6 +87,22 @@ async def worker_main(args, sessions):
     return latencies, errors, ids
 
 
+def run_workers(worker, args, sessions, workers):
+    """`sessions` spread over `workers` processes (one core each is the point:
+    one Python process cannot load the relay); their results and the wall time."""
+    workers = max(1, min(workers, sessions))
+    per = [sessions // workers + (1 if i < sessions % workers else 0) for i in range(workers)]
+    q = multiprocessing.Queue()
+    t0 = time.perf_counter()
+    procs = [multiprocessing.Process(target=worker, args=(args, n, q)) for n in per]
+    for pr in procs:
+        pr.start()
+    results = [q.get() for _ in procs]
+    for pr in procs:
+        pr.join()
+    return results, time.perf_counter() - t0
+
+
 def worker(args, sessions, out):
     out.put(asyncio.run(worker_main(args, sessions)))
 
@@ -106,16 +122,7 @@ def main():
     p.add_argument("--expect-queued", action="store_true",
                    help="every DATA reply must be `250 2.0.0 Queued as <ID>` (delivery: spool); prints the ids")
     args = p.parse_args()
-    q = multiprocessing.Queue()
-    per = [args.sessions // args.workers + (1 if i < args.sessions % args.workers else 0) for i in range(args.workers)]
-    t0 = time.perf_counter()
-    procs = [multiprocessing.Process(target=worker, args=(args, n, q)) for n in per]
-    for pr in procs:
-        pr.start()
-    results = [q.get() for _ in procs]
-    for pr in procs:
-        pr.join()
-    seconds = time.perf_counter() - t0
+    results, seconds = run_workers(worker, args, args.sessions, args.workers)
     lat = sorted(x for r in results for x in r[0])
     errors = [e for r in results for e in r[1]]
     pick = lambda q_: round(lat[min(len(lat) - 1, int(q_ * len(lat)))] * 1000, 1) if lat else None  # noqa: E731

@@ -55,4 +55,18 @@ inline void write_self_signed(EVP_PKEY* key, const std::string& path, const char
   X509_free(x);
 }
 
+// A listener's EC key and self-signed certificate in a temporary folder.
+struct ListenerPki {
+  TempDir dir;
+  std::string cert, key;
+  explicit ListenerPki(const char* san = nullptr) {
+    EVP_PKEY* k = make_key("EC");
+    key = dir.abs("relay.key");
+    cert = dir.abs("relay.crt");
+    write_key(k, key);
+    write_self_signed(k, cert, san);
+    EVP_PKEY_free(k);
+  }
+};
+
 }  // namespace xr::auth::test

@@ -21,17 +21,8 @@ using xr::relay::test::socket_pair;
 
 namespace {
 
-struct Pki {
-  xr::test::TempDir dir;
-  std::string cert, key;
-  Pki() {
-    EVP_PKEY* k = xr::auth::test::make_key("EC");
-    key = dir.abs("relay.key");
-    cert = dir.abs("relay.crt");
-    xr::auth::test::write_key(k, key);
-    xr::auth::test::write_self_signed(k, cert, "IP:127.0.0.1");
-    EVP_PKEY_free(k);
-  }
+struct Pki : xr::auth::test::ListenerPki {
+  Pki() : ListenerPki("IP:127.0.0.1") {}
 };
 
 // A server and a client Connection over loopback, TLS set up when asked.

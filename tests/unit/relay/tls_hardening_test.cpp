@@ -15,18 +15,7 @@ using namespace xr::relay;
 
 namespace {
 
-struct Pki {
-  xr::test::TempDir dir;
-  std::string cert, key;
-  Pki() {
-    EVP_PKEY* k = xr::auth::test::make_key("EC");
-    key = dir.abs("relay.key");
-    cert = dir.abs("relay.crt");
-    xr::auth::test::write_key(k, key);
-    xr::auth::test::write_self_signed(k, cert);
-    EVP_PKEY_free(k);
-  }
-};
+using Pki = xr::auth::test::ListenerPki;
 
 std::vector<std::string> tls12_cipher_names(SSL_CTX* ctx) {
   std::vector<std::string> out;
