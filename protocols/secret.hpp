@@ -21,12 +21,13 @@ inline void wipe_secret(std::string& s) {
   s.clear();
 }
 
-// wipe_secret, and the heap buffer goes too: for a string that held a
-// secret once (a token, an AUTH line) and then stays in a long-lived object,
-// where keeping the capacity would cost every idle session a few KiB.
-inline void wipe_and_release(std::string& s) {
+// wipe_secret, and the heap buffer goes too when larger than
+// `keep_capacity`: for a string that held a secret once (a token, an AUTH
+// line) and then stays in a long-lived object, where keeping the capacity
+// would cost every idle session a few KiB.
+inline void wipe_and_release(std::string& s, std::size_t keep_capacity = 0) {
   wipe_secret(s);
-  s.shrink_to_fit();
+  if (s.capacity() > keep_capacity) s.shrink_to_fit();
 }
 
 // s += bytes, without leaving a copy of what s held in freed memory when it

@@ -68,6 +68,9 @@ net::awaitable<std::tuple<error_code, std::size_t>> with_size(Awaitable a) {
 // data at once (16 x 16-64 KiB: well under a millisecond of work).
 constexpr int kReadsBeforeYield = 16;
 
+// Nothing to read, or no room to write, right now.
+bool would_block(const error_code& ec) { return ec == net::error::would_block || ec == net::error::try_again; }
+
 SteadyTime deadline_after(Connection::Duration timeout) { return std::chrono::steady_clock::now() + timeout; }
 
 }  // namespace
@@ -122,7 +125,7 @@ IoResult Connection::read_now(net::mutable_buffer buf, std::optional<Want>& want
     set_non_blocking();
     error_code ec;
     const std::size_t n = socket_.read_some(buf, ec);
-    if (ec == net::error::would_block || ec == net::error::try_again) {
+    if (would_block(ec)) {
       want = Want::read;
       return IoResult{};
     }
@@ -130,6 +133,12 @@ IoResult Connection::read_now(net::mutable_buffer buf, std::optional<Want>& want
     if (r.ok() && r.bytes == 0) r.status = IoStatus::eof;
     return r;
   }
+  auto r = read_tls(buf, want);
+  if (!wbuf_.empty()) send_buffered_now();  // what SSL_read wrote (an alert)
+  return r;
+}
+
+IoResult Connection::read_tls(net::mutable_buffer buf, std::optional<Want>& want) {
   // Several records per call while OpenSSL already holds their bytes
   // (read-ahead, tls.cpp): fewer rounds through the session's machine and
   // larger writes to the other side.
@@ -159,15 +168,20 @@ IoResult Connection::read_now(net::mutable_buffer buf, std::optional<Want>& want
   }
 }
 
-error_code Connection::send_buffered_now() {
-  while (!wbuf_.empty()) {
+error_code Connection::write_now(std::string_view data, std::size_t& done) {
+  while (done < data.size()) {
     error_code ec;
-    const auto unsent = wbuf_.unsent();
-    const std::size_t n = socket_.write_some(net::buffer(unsent.data(), unsent.size()), ec);
-    if (ec) return ec == net::error::would_block || ec == net::error::try_again ? error_code{} : ec;
-    wbuf_.sent(n);
+    done += socket_.write_some(net::buffer(data.data() + done, data.size() - done), ec);
+    if (ec) return would_block(ec) ? error_code{} : ec;
   }
   return {};
+}
+
+error_code Connection::send_buffered_now() {
+  std::size_t n = 0;
+  const auto failed = write_now(wbuf_.unsent(), n);
+  wbuf_.sent(n);
+  return failed;
 }
 
 net::awaitable<IoResult> Connection::send_buffered(SteadyTime deadline) {
@@ -206,7 +220,6 @@ net::awaitable<IoResult> Connection::read_some(net::mutable_buffer buf, Duration
   for (;;) {
     std::optional<Want> want;
     r = read_now(buf, want);
-    if (tls_active_ && !wbuf_.empty()) send_buffered_now();  // what SSL_read wrote (an alert)
     if (!want) break;
     reads_without_wait_ = 0;
     if (*want == Want::write) {
@@ -232,7 +245,6 @@ std::optional<IoResult> Connection::try_read_some(net::mutable_buffer buf) {
   if (reads_without_wait_ + 1 >= kReadsBeforeYield) return std::nullopt;  // read_some yields first
   std::optional<Want> want;
   auto r = read_now(buf, want);
-  if (tls_active_ && !wbuf_.empty()) send_buffered_now();
   if (want) return std::nullopt;
   ++reads_without_wait_;
   return r;
@@ -261,14 +273,13 @@ net::awaitable<IoResult> Connection::write_all(std::string_view data, Duration t
   if (!tls_active_) {
     set_non_blocking();
     std::size_t done = 0;
-    while (done < data.size()) {
-      error_code ec;
-      done += socket_.write_some(net::buffer(data.data() + done, data.size() - done), ec);
-      if (!ec) continue;
-      if (ec != net::error::would_block && ec != net::error::try_again) {
-        r = from_error(ec, done);
+    for (;;) {
+      const auto failed = write_now(data, done);
+      if (failed) {
+        r = from_error(failed, done);
         break;
       }
+      if (done == data.size()) break;
       r = co_await wait_for(Want::write, deadline, write_timer_, closed_);
       if (!r.ok()) break;
     }

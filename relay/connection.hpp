@@ -2,8 +2,9 @@
 // with every operation bounded by a timeout. Expected failures (EOF, reset,
 // timeout, TLS errors) come back as values; nothing here throws for I/O.
 //
-// TLS runs OpenSSL directly on the non-blocking socket (SSL_set_fd) rather
-// than through asio::ssl::stream: that stream keeps ~68 KiB of buffers per
+// TLS runs OpenSSL directly on the non-blocking socket (it reads the socket;
+// its records go out through TlsWriteBuffer) rather than through
+// asio::ssl::stream: that stream keeps ~68 KiB of buffers per
 // connection for its life, while an OpenSSL connection with
 // SSL_MODE_RELEASE_BUFFERS holds a few KiB when idle. Long IMAP sessions are
 // mostly idle, so this is most of a session's memory.
@@ -80,6 +81,9 @@ class Connection {
   net::awaitable<IoResult> handshake(Duration timeout);
   // One non-blocking read; `want` says what to wait for when nothing came.
   IoResult read_now(net::mutable_buffer buf, std::optional<Want>& want);
+  IoResult read_tls(net::mutable_buffer buf, std::optional<Want>& want);  // read_now's TLS part
+  // Writes data[done..] until done or the socket is full; a real error.
+  boost::system::error_code write_now(std::string_view data, std::size_t& done);
   net::awaitable<void> send_close_notify(std::chrono::steady_clock::time_point deadline);
   IoResult tls_failure(int ssl_error);
   std::optional<IoResult> attach_tls();  // a new SSL on the non-blocking socket

@@ -60,8 +60,7 @@ net::awaitable<bool> UpstreamSmtp::flush(bool message_bytes) {
   if (message_bytes) {
     out.clear();
   } else {
-    wipe_secret(out);
-    if (out.capacity() > 1024) out.shrink_to_fit();  // the AUTH line made it large; an idle upstream keeps little
+    wipe_and_release(out, 1024);  // the AUTH line made it large; an idle upstream keeps little
   }
   if (!r.ok()) {
     fail("write to " + peer() + ": " + r.describe());
