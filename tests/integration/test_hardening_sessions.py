@@ -121,10 +121,11 @@ def test_removing_a_user_ends_their_idle_smtp_and_imap_sessions_not_others(stand
     assert send_raw(smtp_other, OTHER_MAILBOX, "other-after-reload").startswith(b"250")
     smtp_other.close()
     smtp_victim.close()
+    # session_end is written after the close the client saw: wait for it.
+    assert wait_for_log(r, "result=revoked"), r.redacted_tail()
     log = r.log_text()
     assert log.count("event=access_revoked") == 2
     assert "reason=user_removed" in log and "protocol=imap" in log
-    assert "result=revoked" in log
     assert [m["data"] for m in standin.messages()] == [message_from(OTHER_MAILBOX, "other-after-reload")]
 
 
@@ -315,9 +316,10 @@ def test_a_reload_during_a_mailbox_login_ends_the_session(standin, relay, relay_
         except OSError:
             pass  # already closed
         assert c.closed()
+    # session_end is written after the close the client saw: wait for it.
+    assert wait_for_log(r, "result=revoked"), r.redacted_tail()
     log = r.log_text()
     assert log.count("event=access_revoked") == 1, r.redacted_tail()
     assert "reason=password_changed" in log
-    assert "result=revoked" in log
     # The revoked grant never reached Office 365.
     assert standin.stats()[protocol].get("connections", 0) == upstream_before

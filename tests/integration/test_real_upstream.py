@@ -190,6 +190,7 @@ def test_dovecot_connection_limit_is_temporary_for_the_client(standin, realserve
     line = next(l for l in r.log_text().splitlines() if "event=upstream_failed" in l)
     assert "status=temporary" in line and ("[LIMIT]" if protocol == "imap" else "[IN-USE]") in line, line
     assert f"tenants.contoso.{protocol}.max_connections_per_mailbox" in line, line
+    assert wait_for_log(r, "result=upstream_unavailable")  # session_end follows the close
     assert re.search(r"session_end .*result=upstream_unavailable", r.log_text())
 
 

@@ -32,6 +32,7 @@ def test_login_append_fetch_round_trip(standin, relay):
         assert fetched[0][1] == msg
         m.logout()
     assert [x["data"] for x in standin.mailbox_messages(MAILBOX)] == [msg]
+    assert wait_for_log(r, "event=session_end")  # written after the close LOGOUT saw
     log = r.log_text()
     assert "auth_ok" in log and "upstream_ok" in log
     end = [l for l in log.splitlines() if "session_end" in l][-1]
