@@ -1,5 +1,6 @@
 #include "auth/client_assertion.hpp"
 
+#include "conf/openssl_ptr.hpp"
 #include "protocols/base64.hpp"
 
 #include <boost/json.hpp>
@@ -22,15 +23,6 @@ struct FileCloser {
   void operator()(FILE* f) const { std::fclose(f); }
 };
 using FilePtr = std::unique_ptr<FILE, FileCloser>;
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
 
 FilePtr open_file(const std::string& path, const char* what) {
   FilePtr f(std::fopen(path.c_str(), "rb"));
@@ -38,19 +30,19 @@ FilePtr open_file(const std::string& path, const char* what) {
   return f;
 }
 
-std::unique_ptr<X509, X509Free> read_certificate(const std::string& path) {
+ossl::X509Ptr read_certificate(const std::string& path) {
   auto f = open_file(path, "certificate");
-  std::unique_ptr<X509, X509Free> cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr));
+  ossl::X509Ptr cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr));
   if (!cert) throw std::runtime_error(fmt::format("{} holds no PEM certificate", path));
   return cert;
 }
 
-std::unique_ptr<EVP_PKEY, PkeyFree> read_rsa_key(const std::string& path) {
+ossl::PkeyPtr read_rsa_key(const std::string& path) {
   auto f = open_file(path, "private key");
   // A passphrase prompt would hang a daemon: an empty callback makes an
   // encrypted key fail instead.
   auto no_pass = [](char*, int, int, void*) { return 0; };
-  std::unique_ptr<EVP_PKEY, PkeyFree> key(PEM_read_PrivateKey(f.get(), nullptr, no_pass, nullptr));
+  ossl::PkeyPtr key(PEM_read_PrivateKey(f.get(), nullptr, no_pass, nullptr));
   if (!key) throw std::runtime_error(fmt::format("{} holds no unencrypted PEM private key", path));
   if (EVP_PKEY_base_id(key.get()) != EVP_PKEY_RSA)
     throw std::runtime_error(fmt::format("{} is not an RSA key (Entra ID client assertions need RSA)", path));
@@ -80,7 +72,7 @@ std::string new_guid() {
 }
 
 std::string sign_ps256(EVP_PKEY* key, const std::string& input) {
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
   if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key) != 1 ||
       EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||

@@ -3,6 +3,7 @@
 
 #include "conf/files.hpp"
 #include "conf/loader.hpp"
+#include "conf/yaml_layout.hpp"
 
 #include <unistd.h>
 
@@ -61,7 +62,7 @@ void load_document(LoadContext& ctx, const YAML::Node& root, Config& cfg) {
 
 }  // namespace
 
-LoadResult load_config_from_string(const std::string& yaml, const std::string& path) {
+LoadResult load_config_from_string(const std::string& yaml, const std::string& path, bool check_pem_contents) {
   LoadResult result;
   std::string abs = absolute_path(path);
   Diagnostics diag(abs);
@@ -69,14 +70,32 @@ LoadResult load_config_from_string(const std::string& yaml, const std::string& p
     Config cfg;
     cfg.source_path = abs;
     LoadContext ctx{diag, std::filesystem::path(abs).parent_path().string(), {}};
+    ctx.check_pem_contents = check_pem_contents;
     YAML::Node root;
     try {
       root = YAML::Load(yaml);
     } catch (const YAML::Exception& e) {
-      // e.msg alone: what() repeats the position in yaml-cpp's own words.
-      diag.add(e.mark, "", "invalid YAML: " + e.msg + " (check indentation, quotes and brackets near here)");
+      // yaml-cpp's words ("end of map not found") rarely name the cause: a
+      // tab or a key between two indentation levels, at or before its mark.
+      const int error_line = e.mark.is_null() || e.mark.line < 0 ? 0 : e.mark.line + 1;
+      auto p = find_layout_problem(yaml, error_line);
+      // A deeper line is also how a plain scalar continues: only blame it
+      // where yaml-cpp itself stopped.
+      if (p && p->kind == LayoutProblem::Kind::overindent && p->line != error_line) p.reset();
+      if (p) {
+        YAML::Mark at;
+        at.line = p->line - 1;
+        at.column = p->column - 1;
+        diag.add(at, "", p->message);
+      } else {
+        // e.msg alone: what() repeats the position in yaml-cpp's own words.
+        diag.add(e.mark, "", "invalid YAML: " + e.msg + " (check indentation, quotes and brackets near here)");
+      }
     }
-    if (diag.empty()) load_document(ctx, root, cfg);
+    if (diag.empty()) {
+      load_document(ctx, root, cfg);
+      diag.explain_stray_keys();
+    }
     if (cfg.hostname.empty()) cfg.hostname = system_hostname();
     if (diag.empty()) result.config = std::move(cfg);
   } catch (const std::exception& e) {
@@ -89,6 +108,7 @@ LoadResult load_config_from_string(const std::string& yaml, const std::string& p
     result.config.reset();
   }
   result.errors = diag.take_sorted();
+  result.warnings = diag.take_warnings_sorted();
   return result;
 }
 
@@ -106,7 +126,7 @@ LoadResult load_config(const std::string& path) {
     // wait forever on a FIFO), and reads the very file it checked.
     std::string text;
     if (auto err = read_text_file(path, text, 16u << 20)) return unreadable(*err);
-    return load_config_from_string(text, path);
+    return load_config_from_string(text, path, /*check_pem_contents=*/true);
   } catch (const std::exception& e) {
     return unreadable(e.what());
   }

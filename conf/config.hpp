@@ -229,14 +229,23 @@ struct ConfigError {
 struct LoadResult {
   std::optional<Config> config;       // set only when errors is empty
   std::vector<ConfigError> errors;    // every error found, in file order
+  // Likely mistakes the relay still runs with (a plain listener that offers
+  // no AUTH, a secret that looks like the Secret ID, an expired
+  // certificate...): check-config prints them, `run` logs them at warn.
+  std::vector<ConfigError> warnings;
 };
 
-// Reads, parses and validates the file. Never throws; all problems (including
-// an unreadable file or invalid YAML) come back as errors.
+// Reads, parses and validates the file, including the certificate and key
+// files it names (loaded and matched as `run` will: conf/pem_check.hpp).
+// Never throws; all problems (including an unreadable file or invalid YAML)
+// come back as errors.
 LoadResult load_config(const std::string& path);
 
 // Same, from text (for tests); `path` is used for messages and to resolve
-// relative paths.
-LoadResult load_config_from_string(const std::string& yaml, const std::string& path);
+// relative paths. Certificate and key files are checked to be readable
+// files; their contents are only loaded and matched with `check_pem_contents`
+// (load_config always does), so tests of other rules may name placeholders.
+LoadResult load_config_from_string(const std::string& yaml, const std::string& path,
+                                   bool check_pem_contents = false);
 
 }  // namespace xr::conf

@@ -46,6 +46,52 @@ std::optional<std::string> read_file_path(LoadContext& ctx, const Entry& e, File
   return path;
 }
 
+CertAndKey read_cert_and_key(LoadContext& ctx, const std::optional<Entry>& cert, const std::optional<Entry>& key,
+                             PemUse use) {
+  CertAndKey out;
+  if (!ctx.check_pem_contents) {
+    if (cert) out.cert_file = read_file_path(ctx, *cert);
+    if (key) out.key_file = read_file_path(ctx, *key, FileUse::private_);
+    return out;
+  }
+  // The key's mode is judged after its contents: swapped files put the
+  // certificate (often 0644) under key_file, and "chmod 600" would be the
+  // wrong fix to print.
+  if (cert) out.cert_file = read_file_path(ctx, *cert);
+  if (key) out.key_file = read_file_path(ctx, *key);
+  if (!out.cert_file || !out.key_file) {
+    if (out.key_file)
+      if (auto err = check_readable(*out.key_file, FileUse::private_)) {
+        ctx.diag.add(key->mark(), key->path, *err);
+        out.key_file.reset();
+      }
+    return out;
+  }
+  auto findings = check_cert_and_key(*out.cert_file, *out.key_file, use, ctx.now);
+  bool failed = false;
+  for (const auto& f : findings) {
+    if (f.swapped) {
+      ctx.diag.add(cert->mark(), cert->path, f.message);
+      return {};
+    }
+  }
+  if (auto err = check_readable(*out.key_file, FileUse::private_)) {
+    ctx.diag.add(key->mark(), key->path, *err);
+    failed = true;
+  }
+  for (const auto& f : findings) {
+    const Entry& at = f.field == PemFinding::Field::cert_file ? *cert : *key;
+    if (f.error) {
+      ctx.diag.add(at.mark(), at.path, f.message);
+      failed = true;
+    } else {
+      ctx.diag.warn(at.mark(), at.path, f.message);
+    }
+  }
+  if (failed) return {};
+  return out;
+}
+
 std::optional<std::string> read_tenant_ref(LoadContext& ctx, const Entry& e) {
   auto name = read_string(ctx.diag, e);
   if (!name) return std::nullopt;

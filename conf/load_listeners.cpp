@@ -55,8 +55,9 @@ std::optional<Placed> load_listener(LoadContext& ctx, const Entry& e) {
     std::string why = std::string("tls: ") + to_string(l.tls) + " needs a certificate";
     if (!cert) m.require("cert_file", why + " (PEM, full chain)");
     if (!key) m.require("key_file", why + " and its private key (PEM)");
-    if (cert) l.cert_file = read_file_path(ctx, *cert);
-    if (key) l.key_file = read_file_path(ctx, *key, FileUse::private_);
+    auto files = read_cert_and_key(ctx, cert, key, PemUse::listener);
+    l.cert_file = files.cert_file;
+    l.key_file = files.key_file;
   }
   if (auto f = m.get("min_tls_version")) {
     if (l.tls == TlsMode::none) {
@@ -67,8 +68,18 @@ std::optional<Placed> load_listener(LoadContext& ctx, const Entry& e) {
       l.min_tls_version = *v;
     }
   }
-  if (auto f = m.get("allow_plaintext_auth"))
-    if (auto v = read_bool(ctx.diag, *f)) l.allow_plaintext_auth = *v;
+  auto plaintext = m.get("allow_plaintext_auth");
+  if (plaintext)
+    if (auto v = read_bool(ctx.diag, *plaintext)) l.allow_plaintext_auth = *v;
+  if (tls && l.tls == TlsMode::none && !plaintext) {
+    // The relay offers AUTH only over TLS unless told otherwise: devices on
+    // this listener see no AUTH in EHLO (most then give up or send without
+    // logging in), and only no_auth sources can use it.
+    ctx.diag.warn(tls->mark(), tls->path,
+                  "tls: none without allow_plaintext_auth: true offers devices no AUTH (their passwords would "
+                  "cross the network in clear), so only no_auth sources can send here; add allow_plaintext_auth: "
+                  "true if devices on a trusted network log in on this port, or use tls: starttls");
+  }
   auto proxy = m.get("proxy_protocol");
   if (proxy)
     if (auto v = read_bool(ctx.diag, *proxy)) l.proxy_protocol = *v;

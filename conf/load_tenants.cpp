@@ -36,6 +36,55 @@ bool is_env_name(const std::string& s) {
   return true;
 }
 
+// `authority` is the sign-in origin only (scheme://host[:port]): the relay
+// appends /{tenant_id}/oauth2/v2.0/token itself, so a path would make the
+// token URL wrong (Entra answers 404).
+std::optional<std::string> authority_problem(const std::string& v, const std::string& tenant_id) {
+  // The token request carries the client secret: never over plain HTTP.
+  if (v.rfind("https://", 0) != 0 || v.size() <= 8 || v.find_first_of(" \t") != std::string::npos)
+    return std::string("expected an https:// URL such as https://login.microsoftonline.com");
+  const std::size_t host_end = v.find_first_of("/?#", 8);
+  if (host_end == std::string::npos) return std::nullopt;
+  std::string rest = v.substr(host_end);
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.empty()) return std::nullopt;  // a trailing slash is harmless
+  const std::string origin = v.substr(0, host_end);
+  std::string why;
+  bool guid_segment = false;
+  for (std::size_t at = 0; at < rest.size();) {
+    std::size_t end = rest.find_first_of("/?#", at + 1);
+    std::string seg = rest.substr(at + 1, (end == std::string::npos ? rest.size() : end) - at - 1);
+    if (is_guid(seg)) guid_segment = true;
+    at = end == std::string::npos ? rest.size() : end;
+  }
+  if ((!tenant_id.empty() && rest.find(tenant_id) != std::string::npos) || guid_segment)
+    why = "holds the tenant ID in its path";
+  else if (rest.find("oauth2") != std::string::npos)
+    why = "is a token or sign-in URL";
+  else
+    why = "has a path (" + rest + ")";
+  return "`" + v + "` " + why + "; authority is only the sign-in origin (scheme://host[:port]): the relay adds "
+         "/{tenant_id}/oauth2/v2.0/token itself (the tenant comes from tenant_id); write authority: " + origin;
+}
+
+// Mistakes a secret's value reveals without being shown: the Secret ID
+// (a GUID Entra shows next to the value) pasted instead of the Value, and
+// white space an editor or a copy left at the end.
+void warn_about_secret(LoadContext& ctx, const Entry& e, const std::string& where, const Secret& secret) {
+  const std::string& v = secret.reveal();
+  if (v.empty()) return;
+  if (is_guid(v))
+    ctx.diag.warn(e.mark(), e.path, where + " holds a GUID: that is the secret's Secret ID, not its Value; in "
+                                            "Entra admin center > App registrations > the app > Certificates & "
+                                            "secrets, copy the Value column (shown only right after the secret "
+                                            "is created; if it is hidden, create a new secret)");
+  const char last = v.back();
+  if (last == ' ' || last == '\t' || last == '\n' || last == '\r')
+    ctx.diag.warn(e.mark(), e.path, where + " ends in white space (spaces, tabs or more than one line end) that "
+                                            "is sent as part of the secret; remove it so the value ends with its "
+                                            "last character (one final newline is fine)");
+}
+
 void read_endpoint(LoadContext& ctx, const Entry& e, Protocol protocol, Endpoint& ep) {
   MapReader m(ctx.diag, e, {"host", "port", "tls", "max_connections_per_mailbox", "max_messages_per_minute"});
   // Known under every protocol so a misplaced key gets this hint, not
@@ -72,7 +121,9 @@ void read_secret_from_file(LoadContext& ctx, const Entry& e, Tenant& t) {
   if (!resolved) return;
   const std::string& path = *resolved;
   t.client_secret_file = path;
-  if (auto err = read_secret_file(path, t.client_secret)) {
+  if (auto err = read_secret_file(path, t.client_secret); !err) {
+    warn_about_secret(ctx, e, "`" + path + "`", t.client_secret);
+  } else {
     bool says_fix = err->find("; run: chmod") != std::string::npos;
     ctx.diag.add(e.mark(), e.path,
                  says_fix ? *err
@@ -99,6 +150,7 @@ void read_secret_from_env(LoadContext& ctx, const Entry& e, Tenant& t) {
     ctx.diag.add(e.mark(), e.path, "environment variable " + *name + " is empty; it must hold the client secret");
   } else {
     t.client_secret = Secret(value);
+    warn_about_secret(ctx, e, "environment variable " + *name, t.client_secret);
   }
 }
 
@@ -107,10 +159,9 @@ void read_certificate(LoadContext& ctx, const Entry& e, Tenant& t) {
   CertificateCredential c;
   auto cert = m.require("cert_file", "the PEM certificate uploaded to the app registration");
   auto key = m.require("key_file", "its PEM private key (unencrypted)");
-  if (cert)
-    if (auto p = read_file_path(ctx, *cert)) c.cert_file = *p;
-  if (key)
-    if (auto p = read_file_path(ctx, *key, FileUse::private_)) c.key_file = *p;
+  auto files = read_cert_and_key(ctx, cert, key, PemUse::client_assertion);
+  if (files.cert_file) c.cert_file = *files.cert_file;
+  if (files.key_file) c.key_file = *files.key_file;
   t.certificate = c;
 }
 
@@ -183,11 +234,8 @@ void load_tenant(LoadContext& ctx, const std::string& name, const Entry& e, Conf
   if (auto f = m.get("client_secret_expires")) read_secret_expiry(ctx, *f, t);
   if (auto f = m.get("authority")) {
     if (auto v = read_string(ctx.diag, *f)) {
-      // The token request carries the client secret: never over plain HTTP.
-      if (v->rfind("https://", 0) != 0 || v->size() <= 8 || v->find_first_of(" \t") != std::string::npos)
-        ctx.diag.add(f->mark(), f->path, "expected an https:// URL such as https://login.microsoftonline.com");
-      else
-        t.authority = *v;
+      if (auto why = authority_problem(*v, t.tenant_id)) ctx.diag.add(f->mark(), f->path, *why);
+      else t.authority = *v;
     }
   }
   if (auto f = m.get("scope")) {

@@ -5,8 +5,10 @@
 #include "conf/config.hpp"
 #include "conf/diagnostics.hpp"
 #include "conf/files.hpp"
+#include "conf/pem_check.hpp"
 #include "conf/yaml_reader.hpp"
 
+#include <chrono>
 #include <set>
 #include <string>
 
@@ -18,6 +20,9 @@ struct LoadContext {
   // Every tenant name written under `tenants:`, valid or not, so a broken
   // tenant does not also produce "unknown tenant" errors for its users.
   std::set<std::string> tenant_names;
+  // Load and match certificate/key files (conf/pem_check.hpp), as `run` does.
+  bool check_pem_contents = false;
+  std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
 };
 
 void load_server(LoadContext& ctx, const Entry& e, Config& cfg);
@@ -40,6 +45,15 @@ std::optional<std::string> read_path(LoadContext& ctx, const Entry& e);
 // The same, and a regular file the relay may read; FileUse::private_ (keys)
 // also refuses a file open to group or others, with the chmod that fixes it.
 std::optional<std::string> read_file_path(LoadContext& ctx, const Entry& e, FileUse use = FileUse::plain);
+// cert_file + key_file (a listener's, or a tenant's certificate): both
+// readable, the key private, and with ctx.check_pem_contents their contents
+// loaded and matched; errors and warnings at the key they concern. A path is
+// returned only when it passed.
+struct CertAndKey {
+  std::optional<std::string> cert_file, key_file;
+};
+CertAndKey read_cert_and_key(LoadContext& ctx, const std::optional<Entry>& cert, const std::optional<Entry>& key,
+                             PemUse use);
 // A tenant name that exists under `tenants:`.
 std::optional<std::string> read_tenant_ref(LoadContext& ctx, const Entry& e);
 std::optional<std::string> read_mailbox(LoadContext& ctx, const Entry& e);

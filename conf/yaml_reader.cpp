@@ -41,10 +41,25 @@ MapReader::MapReader(Diagnostics& diag, const Entry& entry, std::vector<std::str
     : diag_(diag), self_(entry) {
   if (!entry.value.IsMap()) {
     std::string example = allowed.empty() ? "name: ..." : allowed.front() + ": ...";
+    // A scalar where a mapping belongs may be a key that slid left out of
+    // the mapping above (`tenants.client_secret_file: x`).
+    std::string name = entry.path.substr(entry.path.rfind('.') == std::string::npos ? 0 : entry.path.rfind('.') + 1);
+    if (entry.value.IsScalar() && !entry.key_mark.is_null() && name.find('[') == std::string::npos)
+      diag_.note_stray_key({diag_.error_count(), name, entry.key_mark});
     diag_.add(entry.mark(), entry.path, "expected a mapping (" + example + "), got " + describe(entry.value));
     return;
   }
   is_map_ = true;
+  if (!allowed.empty()) {
+    Diagnostics::ReadMap seen{entry.path, allowed, -1, -1};
+    for (const auto kv : entry.value) {
+      const YAML::Mark m = kv.first.Mark();
+      if (m.is_null()) continue;
+      if (seen.key_column < 0) seen.key_column = m.column;
+      seen.last_line = std::max(seen.last_line, m.line);
+    }
+    diag_.note_map(std::move(seen));
+  }
   // By value: yaml-cpp's iterator hands out temporaries, so a reference into
   // `it->first` would dangle.
   for (const auto kv : entry.value) {
@@ -66,6 +81,7 @@ MapReader::MapReader(Diagnostics& diag, const Entry& entry, std::vector<std::str
     }
     if (duplicate) continue;
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      diag_.note_stray_key({diag_.error_count(), name, k.Mark()});
       auto guess = suggest(name, allowed);
       if (guess) suggested_.insert(*guess);
       std::string msg = "unknown key `" + name + "`";

@@ -1,5 +1,6 @@
 #include "relay/tls.hpp"
 
+#include "conf/pem_check.hpp"
 #include "relay/tls_resumption.hpp"
 
 #include <openssl/ssl.h>
@@ -63,6 +64,11 @@ std::shared_ptr<ssl::context> make_server_tls(const std::string& cert_file, cons
   }
   if (SSL_CTX_set_cipher_list(ctx->native_handle(), kServerCiphers) != 1)
     throw std::runtime_error("cannot set the TLS cipher list");
+  // The same check check-config runs (conf/pem_check.hpp), so a refusal
+  // here reads like its error: which file, what is wrong, the fix.
+  if (auto why = conf::first_pem_error(
+          conf::check_cert_and_key(cert_file, key_file, conf::PemUse::listener, std::chrono::system_clock::now())))
+    throw std::runtime_error(*why);
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(cert_file, ec);
   if (ec) throw std::runtime_error("cannot load certificate " + cert_file + ": " + ec.message());

@@ -1,6 +1,7 @@
 // conf/relay.example.yaml is what README and `cmake --install` ship: it must
 // load cleanly once the files it names exist.
 #include "conf_test_support.hpp"
+#include "tests/unit/auth/test_pki.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -18,8 +19,12 @@ TEST_CASE("the annotated example config loads without errors") {
 
   TempDir d;
   d.write("secrets/contoso.secret", "example-secret\n");
-  d.write("tls/relay.crt", "c");
-  d.write("tls/relay.key", "k");
+  // load_config loads and matches the certificate and key as `run` does.
+  d.write("tls/relay.key", "");
+  EVP_PKEY* key = xr::auth::test::make_key("EC");
+  xr::auth::test::write_key(key, d.abs("tls/relay.key"));
+  xr::auth::test::write_self_signed(key, d.abs("tls/relay.crt"));
+  EVP_PKEY_free(key);
   d.write("relay.yaml", text.str());
   auto r = load_config(d.abs("relay.yaml"));
   XR_INFO_ERRORS(r);
