@@ -1,5 +1,6 @@
 #include "auth/token_provider.hpp"
 
+#include "auth/aadsts.hpp"
 #include "auth/token_request.hpp"
 #include "protocols/secret.hpp"
 
@@ -36,23 +37,31 @@ TokenResult failure(std::string summary, std::string fix, bool transient) {
   return r;
 }
 
-bool same_identity(const conf::Tenant& a, const conf::Tenant& b) {
-  auto cert_paths = [](const conf::Tenant& t) {
-    return t.certificate ? t.certificate->cert_file + "\n" + t.certificate->key_file : std::string();
-  };
-  return a.tenant_id == b.tenant_id && a.client_id == b.client_id && a.client_secret == b.client_secret &&
-         cert_paths(a) == cert_paths(b) && a.authority == b.authority && a.scope == b.scope &&
-         a.ca_file == b.ca_file;
+// The fix with this tenant's own file, client ID and config keys, where the
+// AADSTS code has such a text: the log line and /readyz then say what to edit.
+void name_the_fix(const conf::Tenant& t, TokenError& e) {
+  for (long code : e.aadsts_codes) {
+    auto fix = aadsts_tenant_fix(code, t);
+    if (!fix.empty()) {
+      e.fix = std::move(fix);
+      return;
+    }
+  }
 }
 
 }  // namespace
 
 struct TokenProvider::Impl {
   struct TenantState {
-    explicit TenantState(conf::Tenant c) : cfg(std::move(c)) {}
+    TenantState(conf::Tenant c, TokenIdentity i) : cfg(std::move(c)), identity(std::move(i)) {}
     const conf::Tenant cfg;  // immutable: read by workers without the lock
+    const TokenIdentity identity;
     std::optional<AccessToken> token;
     Clock::time_point refresh_at{};
+    // No usable token after a failed fetch: when the background tries again,
+    // and how many fetches in a row failed (the backoff's exponent).
+    std::optional<Clock::time_point> retry_at;
+    int failed_fetches = 0;
     bool fetching = false;
     std::vector<Callback> waiters;
     std::optional<TokenError> last_error;
@@ -91,6 +100,15 @@ struct TokenProvider::Impl {
     return t.expires_at - ahead;
   }
 
+  // The background retry after `failed` fetches in a row: retry_initial
+  // doubling up to retry_max, ±10 % so relays that failed together spread out.
+  milliseconds retry_delay(int failed) {
+    auto base = options.retry_initial * (std::int64_t{1} << std::min(std::max(failed, 1) - 1, 20));
+    base = std::min<milliseconds>(base, options.retry_max);
+    std::uniform_real_distribution<double> jitter(0.9, 1.1);
+    return milliseconds(static_cast<std::int64_t>(static_cast<double>(base.count()) * jitter(rng)));
+  }
+
   milliseconds backoff(int attempt) {
     milliseconds base = options.backoff_initial * (1 << std::min(attempt - 1, 16));
     base = std::min(base, options.backoff_max);
@@ -109,21 +127,29 @@ struct TokenProvider::Impl {
         lock.lock();
         continue;
       }
-      // Background refresh: the tenant whose refresh time comes first.
+      // Background work: the tenant whose refresh (token held) or retry
+      // (none held, the last fetch failed) comes first.
       std::string due_name;
       StatePtr due;
+      Clock::time_point due_at{};
       for (auto& [name, st] : tenants) {
-        if (st->token && !st->fetching && (!due || st->refresh_at < due->refresh_at)) {
+        if (st->fetching) continue;
+        std::optional<Clock::time_point> at;
+        if (st->token) at = st->refresh_at;
+        else if (st->retry_at) at = *st->retry_at;
+        if (at && (!due || *at < due_at)) {
           due_name = name;
           due = st;
+          due_at = *at;
         }
       }
       if (!due) {
         wake.wait(lock);
-      } else if (Clock::now() < due->refresh_at) {
-        wake.wait_until(lock, due->refresh_at);
+      } else if (Clock::now() < due_at) {
+        wake.wait_until(lock, due_at);
       } else {
         due->fetching = true;
+        due->retry_at.reset();
         lock.unlock();
         fetch(due_name, due);
         lock.lock();
@@ -146,13 +172,12 @@ struct TokenProvider::Impl {
         }
         HttpResponse resp = http->post_form(req);
         r = consume_token_response(resp, Clock::now());
+        if (!r.ok) name_the_fix(st->cfg, r.error);
       }
       wipe_secret(req.form_body);
 
       if (r.ok) {
         auto now = Clock::now();
-        observer.token_fetched(name, duration_cast<seconds>(r.token.expires_at - now),
-                               duration_cast<milliseconds>(now - started));
         std::vector<Callback> waiters;
         {
           std::lock_guard g(mutex);
@@ -160,33 +185,47 @@ struct TokenProvider::Impl {
           st->refresh_at = refresh_time(r.token);
           st->fetching = false;
           st->last_error.reset();
+          st->retry_at.reset();
+          st->failed_fetches = 0;
           waiters.swap(st->waiters);
         }
+        // The log line before the sessions that waited go on with the token.
+        observer.token_fetched(name, duration_cast<seconds>(r.token.expires_at - now),
+                               duration_cast<milliseconds>(now - started));
+        observer.tokens_changed();
         wake.notify_all();  // the refresh schedule changed
         for (auto& cb : waiters) cb(r);
         return;
       }
 
-      bool retry;
+      TokenFailure failure;
+      failure.attempt = attempt;
+      milliseconds delay{0};
       {
         std::lock_guard g(mutex);
         ++st->failures;
-        retry = r.error.transient && attempt < options.max_attempts && !stopping;
+        failure.will_retry = r.error.transient && attempt < options.max_attempts && !stopping;
+        if (failure.will_retry) delay = backoff(attempt);
       }
-      observer.token_failed(name, r.error, attempt, retry);
-      if (retry) {
-        std::unique_lock lock(mutex);
-        auto delay = backoff(attempt);
-        if (wake.wait_for(lock, delay, [this] { return stopping; })) retry = false;
+      if (!failure.will_retry) {
+        finish_failed(name, st, r, failure);
+        return;
       }
-      if (!retry) {
-        finish_failed(st, r);
+      failure.next_try = delay;
+      observer.token_failed(name, r.error, failure);
+      std::unique_lock lock(mutex);
+      if (wake.wait_for(lock, delay, [this] { return stopping; })) {
+        lock.unlock();
+        failure.will_retry = false;
+        finish_failed(name, st, r, failure);
         return;
       }
     }
   }
 
-  void finish_failed(const StatePtr& st, const TokenResult& r) {
+  // The fetch gave up: state first (so stats() and readiness see it when the
+  // observer runs), then the log line, then the waiters.
+  void finish_failed(const std::string& name, const StatePtr& st, const TokenResult& r, TokenFailure failure) {
     std::vector<Callback> waiters;
     std::optional<TokenResult> still_valid;
     {
@@ -203,11 +242,21 @@ struct TokenProvider::Impl {
         still_valid.emplace();
         still_valid->ok = true;
         still_valid->token = *st->token;
+        failure.token_still_valid = true;
+        failure.next_try = duration_cast<milliseconds>(st->refresh_at - now);
       } else {
         st->token.reset();
+        ++st->failed_fetches;
+        if (!stopping) {
+          auto delay = retry_delay(st->failed_fetches);
+          st->retry_at = now + delay;
+          failure.next_try = delay;
+        }
       }
       waiters.swap(st->waiters);
     }
+    observer.token_failed(name, r.error, failure);
+    observer.tokens_changed();
     wake.notify_all();
     for (auto& cb : waiters) cb(still_valid ? *still_valid : r);
   }
@@ -238,18 +287,37 @@ TokenProvider::~TokenProvider() {
   for (auto& cb : waiters) cb(r);
 }
 
-void TokenProvider::set_tenants(const std::map<std::string, conf::Tenant>& tenants) {
+std::vector<std::string> TokenProvider::set_tenants(const std::map<std::string, conf::Tenant>& tenants) {
+  auto ids = token_identities(tenants);  // file reads: outside the lock
   std::lock_guard g(impl_->mutex);
+  std::map<std::string, TokenIdentity> before;
+  for (const auto& [name, st] : impl_->tenants) before.emplace(name, st->identity);
+  auto changed = changed_tenants(before, ids);
   std::map<std::string, Impl::StatePtr> next;
   for (const auto& [name, cfg] : tenants) {
     auto old = impl_->tenants.find(name);
-    if (old != impl_->tenants.end() && same_identity(old->second->cfg, cfg))
+    if (old != impl_->tenants.end() && old->second->identity == ids.at(name))
       next.emplace(name, old->second);
     else
-      next.emplace(name, std::make_shared<Impl::TenantState>(cfg));
+      next.emplace(name, std::make_shared<Impl::TenantState>(cfg, ids.at(name)));
   }
   // A replaced tenant's fetch in flight still answers its own waiters.
   impl_->tenants = std::move(next);
+  impl_->wake.notify_all();
+  return changed;
+}
+
+void TokenProvider::fetch_soon(const std::string& tenant) {
+  std::lock_guard g(impl_->mutex);
+  if (impl_->stopping) return;
+  auto it = impl_->tenants.find(tenant);
+  if (it == impl_->tenants.end()) return;
+  auto& st = it->second;
+  st->failed_fetches = 0;
+  if (st->fetching || (st->token && Impl::usable(*st->token, Clock::now()))) return;
+  st->fetching = true;
+  st->retry_at.reset();
+  impl_->queue.emplace_back(tenant, st);
   impl_->wake.notify_all();
 }
 
@@ -297,10 +365,15 @@ TokenProvider::TenantStats TokenProvider::stats(const std::string& tenant) const
   auto it = impl_->tenants.find(tenant);
   if (it == impl_->tenants.end()) return s;
   const auto& st = *it->second;
+  s.known = true;
   s.requests = st.requests;
   s.failures = st.failures;
   s.has_token = st.token.has_value();
+  s.usable = st.token && Impl::usable(*st.token, Clock::now());
   s.last_failed = st.last_error.has_value();
+  s.last_error = st.last_error;
+  s.fetching = st.fetching;
+  s.next_try = st.retry_at;
   if (st.token) s.expires_at = st.token->expires_at;
   return s;
 }

@@ -1,30 +1,48 @@
 // App-only tokens per tenant: client-credentials flow (secret or certificate
 // assertion), one cached token per tenant, refreshed in the background a
 // safety window before expiry, at most one request in flight per tenant, with
-// bounded, jittered retries. Everything blocking runs on the provider's own
-// worker threads; callers are never blocked.
+// bounded, jittered retries. A tenant left without a token is tried again in
+// the background with a per-tenant backoff (5 s doubling to 5 min), so its
+// state (and the readiness built on it) recovers without a device asking.
+// Everything blocking runs on the provider's own worker threads; callers are
+// never blocked.
 #pragma once
 
 #include "auth/http_client.hpp"
 #include "auth/token.hpp"
+#include "auth/token_identity.hpp"
 #include "conf/config.hpp"
 
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace xr::auth {
 
-// What the provider tells the rest of the relay (logs, later metrics). Called
-// on a provider thread; implementations must be thread-safe and quick.
+// How one failed request fits into the provider's retries.
+struct TokenFailure {
+  int attempt = 1;          // within this fetch
+  bool will_retry = false;  // another attempt of this fetch follows (transient error)
+  // When the next request for this tenant starts on its own: the next attempt,
+  // the background retry after the fetch gave up, or the next refresh while a
+  // still-valid token is kept. Zero: none (the provider is stopping).
+  std::chrono::milliseconds next_try{0};
+  bool token_still_valid = false;  // devices keep being served meanwhile
+};
+
+// What the provider tells the rest of the relay (logs, readiness). Called on
+// a provider thread; implementations must be thread-safe and quick.
 class TokenObserver {
  public:
   virtual ~TokenObserver() = default;
   virtual void token_fetched(const std::string& tenant, std::chrono::seconds lifetime,
                              std::chrono::milliseconds took) = 0;
-  virtual void token_failed(const std::string& tenant, const TokenError& err, int attempt,
-                            bool will_retry) = 0;
+  virtual void token_failed(const std::string& tenant, const TokenError& err, const TokenFailure& failure) = 0;
+  // After a fetch ended (either way) and stats() shows its outcome.
+  virtual void tokens_changed() {}
 };
 
 struct TokenProviderOptions {
@@ -33,6 +51,10 @@ struct TokenProviderOptions {
   int max_attempts = 4;                      // per fetch, transient errors only
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{8000};
+  // After a fetch gave up and no valid token is left: the next background
+  // fetch, doubling per failed fetch (with jitter), until one succeeds.
+  std::chrono::milliseconds retry_initial{5000};
+  std::chrono::milliseconds retry_max{300000};
   std::chrono::milliseconds http_connect_timeout{10000};
   std::chrono::milliseconds http_total_timeout{30000};
   int worker_threads = 2;
@@ -48,9 +70,17 @@ class TokenProvider {
   TokenProvider(const TokenProvider&) = delete;
   TokenProvider& operator=(const TokenProvider&) = delete;
 
-  // Installs the tenants of a (re)loaded config. Tenants whose credentials,
-  // authority, scope and ids are unchanged keep their cached token.
-  void set_tenants(const std::map<std::string, conf::Tenant>& tenants);
+  // Installs the tenants of a (re)loaded config. Tenants whose TokenIdentity
+  // (credential, authority, scope, ids) is unchanged keep their cached token
+  // and state; returns the others (new or changed), which start without one.
+  // Reads certificate and key files (for their digest).
+  std::vector<std::string> set_tenants(const std::map<std::string, conf::Tenant>& tenants);
+
+  // Starts a background fetch for `tenant` now unless it has a usable token
+  // or a fetch is in flight; resets its retry backoff. Nobody waits on it:
+  // the outcome reaches the observer and stats(), and the token is cached for
+  // the first get(). Used at start and after a reload.
+  void fetch_soon(const std::string& tenant);
 
   // Delivers a token valid for at least a short margin, from cache or after a
   // fetch shared with every other caller waiting on the same tenant. The
@@ -58,11 +88,16 @@ class TokenProvider {
   void get(const std::string& tenant, Callback cb);
 
   struct TenantStats {
+    bool known = false;           // the tenant is configured
     std::uint64_t requests = 0;   // HTTP requests sent
     std::uint64_t failures = 0;
     bool has_token = false;
+    bool usable = false;          // has_token and it has a margin left (get() answers from cache)
     Clock::time_point expires_at{};
     bool last_failed = false;     // the last completed fetch ended in an error
+    std::optional<TokenError> last_error;  // that error (no secrets in it)
+    bool fetching = false;        // a request is in flight or queued
+    std::optional<Clock::time_point> next_try;  // background retry after a failure
   };
   TenantStats stats(const std::string& tenant) const;
 

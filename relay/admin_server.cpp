@@ -113,7 +113,7 @@ std::string AdminServer::answer(const std::string& method, const std::string& pa
     auto reasons = handlers_.not_ready();
     if (reasons.empty()) return protocols::http_response(200, "text/plain", "ready\n", head_only);
     std::string body;
-    for (const auto& r : reasons) body += r + "\n";
+    for (const auto& r : reasons) body += "not ready: " + r + "\n";
     return protocols::http_response(503, "text/plain", body, head_only);
   }
   if (path == "/blocks") {

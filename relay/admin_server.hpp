@@ -3,6 +3,7 @@
 //   /metrics  Prometheus text format
 //   /healthz  200 while the process runs
 //   /readyz   200 when ready, else 503 with the reasons, one per line
+//             ("not ready: tenant contoso has no token: AADSTS... ; fix: ...")
 //   /blocks   the brute-force throttle's blocks in force, JSON
 // Only sources in admin.allow_from are answered; others get 403.
 #pragma once

@@ -10,6 +10,7 @@
 #include "relay/listen_socket.hpp"
 #include "relay/mailbox_session.hpp"
 #include "relay/metrics.hpp"
+#include "relay/ops/token_status.hpp"
 #include "relay/process/drop_privileges.hpp"
 #include "relay/runtime.hpp"
 #include "relay/session/admission.hpp"
@@ -22,8 +23,10 @@
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
+#include <functional>
 #include <thread>
 
 namespace xr::relay {
@@ -32,7 +35,8 @@ namespace {
 using conf::LogLevel;
 using SysClock = std::chrono::system_clock;
 
-// Token events become log lines a person can act on, and counters.
+// Token events become log lines a person can act on, and counters; every
+// fetch's outcome also reaches `changed` (readiness and STATUS=).
 class TokenEvents : public auth::TokenObserver {
  public:
   TokenEvents(Logger& log, Metrics& metrics) : log_(log), metrics_(metrics) {}
@@ -41,18 +45,28 @@ class TokenEvents : public auth::TokenObserver {
     metrics_.add("xoauth2_relay_token_requests_total", {{"tenant", tenant}, {"outcome", "ok"}});
     log_.info("", "token_ok", {{"tenant", tenant}, {"lifetime_s", lifetime.count()}, {"ms", took.count()}});
   }
-  void token_failed(const std::string& tenant, const auth::TokenError& e, int attempt, bool will_retry) override {
+  void token_failed(const std::string& tenant, const auth::TokenError& e, const auth::TokenFailure& f) override {
     metrics_.add("xoauth2_relay_token_requests_total", {{"tenant", tenant}, {"outcome", "error"}});
-    log_.log(will_retry ? LogLevel::warn : LogLevel::error, "", "token_failed",
+    const auto next_s = std::chrono::ceil<std::chrono::seconds>(f.next_try).count();
+    // error: the tenant is left without a token (devices hear 454 4.7.0 until
+    // it is fixed); warn: another attempt follows or the old token still serves.
+    log_.log(f.will_retry || f.token_still_valid ? LogLevel::warn : LogLevel::error, "", "token_failed",
              {{"tenant", tenant}, {"error", e.summary}, {"fix", e.fix}, {"http_status", e.http_status},
-              {"attempt", attempt}, {"retry", will_retry ? "yes" : "no"},
+              {"attempt", f.attempt}, {"retry", f.next_try.count() > 0 ? "yes" : "no"},
+              {"next_try_s", next_s}, {"token_still_valid", f.token_still_valid ? "yes" : "no"},
               {"trace_id", e.trace_id.empty() ? "-" : e.trace_id},
               {"correlation_id", e.correlation_id.empty() ? "-" : e.correlation_id}});
   }
+  void tokens_changed() override {
+    if (changed_) changed_();
+  }
+  // Set once, before any fetch starts.
+  void on_change(std::function<void()> f) { changed_ = std::move(f); }
 
  private:
   Logger& log_;
   Metrics& metrics_;
+  std::function<void()> changed_;
 };
 
 // Thousands of long sessions need thousands of descriptors: take the hard
@@ -83,9 +97,12 @@ class Server {
         login_cache_(snapshot_->config.limits.login_cache_ttl),
         blocking_(2),
         throttle_(snapshot_->config.limits, snapshot_->config.trusted_networks),
-        services_{log_, tokens_, login_cache_, blocking_, active_, mailbox_slots_, metrics_, spool_, throttle_} {
+        services_{log_, tokens_, login_cache_, blocking_, active_, mailbox_slots_, metrics_, spool_, throttle_},
+        token_status_(tokens_) {
     int n = opts.io_threads > 0 ? opts.io_threads : int(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<net::io_context>(1));
+    // A fetch's outcome (provider thread) updates STATUS= on the main context.
+    token_events_.on_change([this] { net::post(*contexts_[0], [this] { publish_token_status(); }); });
     tokens_.set_tenants(snapshot_->config.tenants);
     metrics_.set("xoauth2_relay_build_info", {{"version", XR_VERSION}}, 1);
   }
@@ -125,11 +142,17 @@ class Server {
     check_credentials();
     net::co_spawn(main_ctx, daily_credential_check(), net::detached);
     net::co_spawn(main_ctx, watchdog(), net::detached);
+    // Every tenant's token now, in the background (after the privilege drop:
+    // key files are read as the service user, as every later refresh will):
+    // a wrong secret shows as token_failed with its fix within seconds, not
+    // when the first printer logs in. Sessions share these fetches.
+    const auto fetching = fetch_tokens(all_tenants(current()->config));
 
     log_.info("", "ready", {{"listeners", std::to_string(acceptors_.size())},
                             {"io_threads", std::to_string(contexts_.size())},
-                            {"hostname", current()->config.hostname}});
-    sd_notify(0, "READY=1\nSTATUS=accepting connections");
+                            {"hostname", current()->config.hostname},
+                            {"fetching_tokens", fetching}});
+    token_status_.publish(current()->config, "READY=1");
 
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([this, i] { contexts_[i]->run(); });
@@ -364,11 +387,31 @@ class Server {
     if (acceptors_.empty()) reasons.push_back("no listener is open");
     if (engine_)
       if (auto why = engine_->not_ready()) reasons.push_back(*why);
-    for (const auto& [name, tenant] : current()->config.tenants)
-      if (tokens_.stats(name).last_failed)
-        reasons.push_back("tenant " + name + ": the last token request failed (see the token_failed log line)");
+    // 503 while a tenant has no token, also during its first fetch: a device
+    // arriving now would wait for it, or hear 454 4.7.0.
+    for (auto& r : token_status_.not_ready(current()->config)) reasons.push_back(std::move(r));
     return reasons;
   }
+
+  // --- tokens at start and reload ---------------------------------------------
+
+  static std::vector<std::string> all_tenants(const conf::Config& cfg) {
+    std::vector<std::string> names;
+    for (const auto& [name, tenant] : cfg.tenants) names.push_back(name);
+    return names;
+  }
+
+  // Background fetches; returns the names for the log ("-" for none).
+  std::string fetch_tokens(const std::vector<std::string>& names) {
+    std::string list;
+    for (const auto& n : names) {
+      tokens_.fetch_soon(n);
+      list += (list.empty() ? "" : ",") + n;
+    }
+    return list.empty() ? "-" : list;
+  }
+
+  void publish_token_status() { token_status_.publish(current()->config); }
 
   // --- credentials that expire -------------------------------------------------
 
@@ -443,7 +486,8 @@ class Server {
       log_.info("", "shutdown", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
                                  {"active_sessions", active_.load()},
                                  {"grace_s", current()->config.limits.shutdown_grace.count()}});
-      sd_notify(0, "STOPPING=1");
+      token_status_.stop();
+      sd_notify(0, "STOPPING=1\nSTATUS=stopping: draining sessions");
       shutdown();
     });
   }
@@ -476,12 +520,22 @@ class Server {
       return;
     }
     log_.configure(snap->config.log_level, snap->config.log_format);
+    for (const auto& w : loaded.warnings) log_.warn("", "config_warning", {{"warning", w.format()}});
     // Live sessions judge their access against the new config (revoked ones
     // end) and log in with it from now on. First: a session must hear of the
     // new config before it can be handed a token of a changed tenant, which
     // it would otherwise present to its old snapshot's endpoint.
     registry_.config_changed(snap);
-    tokens_.set_tenants(snap->config.tenants);  // unchanged tenants keep their token
+    // Unchanged tenants keep their token; new and changed ones are fetched at
+    // once, and so is an unchanged tenant that has none (the admin may have
+    // fixed its app in the portal: a reload is the moment to try again).
+    auto refetch = tokens_.set_tenants(snap->config.tenants);
+    for (const auto& [name, tenant] : snap->config.tenants) {
+      const auto st = tokens_.stats(name);
+      if (!st.usable && !st.fetching && std::find(refetch.begin(), refetch.end(), name) == refetch.end())
+        refetch.push_back(name);
+    }
+    const auto fetching = fetch_tokens(refetch);
     login_cache_.set_ttl(snap->config.limits.login_cache_ttl);
     login_cache_.flush();
     throttle_.set_limits(snap->config.limits, snap->config.trusted_networks);  // counts and blocks stay
@@ -495,8 +549,8 @@ class Server {
     check_credentials();
     metrics_.add("xoauth2_relay_config_reloads_total", {{"outcome", "ok"}});
     log_.info("", "reloaded", {{"users", snap->config.users.size()}, {"tenants", snap->config.tenants.size()},
-                               {"listeners", acceptors_.size()}});
-    sd_notify(0, "READY=1");
+                               {"listeners", acceptors_.size()}, {"fetching_tokens", fetching}});
+    token_status_.publish(snap->config, "READY=1");
   }
 
   // The queue and its schedule survive a reload; a spool configured for the
@@ -591,6 +645,7 @@ class Server {
   std::atomic<DeliveryEngine*> spool_{nullptr};
   auth::AuthThrottle throttle_;
   Services services_;
+  TokenStatus token_status_;  // main context only
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
   // Main context only: bound at start, changed by reloads (signals) and read by
   // /readyz, all on contexts_[0].

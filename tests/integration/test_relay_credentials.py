@@ -10,10 +10,11 @@ from relay_helpers import PASSWORD, USER, make_message, raw_session, tls_context
 
 
 def test_certificate_credential_signs_an_assertion_the_token_endpoint_accepts(standin, relay):
+    # Counted from before the start: the relay fetches the token at start.
+    before = standin.stats()["token"]["issued"]
     r = relay(tenants={"contoso": {
         "client_secret_file": None,
         "certificate": {"cert_file": standin.client_cert, "key_file": standin.client_key}}})
-    before = standin.stats()["token"]["issued"]
     msg = make_message(size=2000, seed="cert")
     with smtplib.SMTP("127.0.0.1", r.port("starttls"), timeout=30) as s:
         s.starttls(context=tls_context(standin.ca))

@@ -144,8 +144,8 @@ def test_continuation_form_when_sasl_ir_is_not_offered(standin, relay):
 
 
 def test_token_endpoint_down_gives_unavailable(standin, relay):
+    standin.knobs(token_outage="503")  # before the start, which fetches the token
     r = mailbox_relay(relay, standin, limits={"token_timeout": "3s"})
-    standin.knobs(token_outage="503")
     with imaps(r, standin) as m:
         with pytest.raises(imaplib.IMAP4.error, match=r"UNAVAILABLE"):
             m.login(USER, PASSWORD)

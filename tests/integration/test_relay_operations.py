@@ -96,12 +96,13 @@ def test_metrics_count_what_happened_and_pass_promtool(standin, relay):
 def test_readyz_fails_while_the_tenant_has_no_token(standin, relay):
     r = admin_relay(relay, client_secret="not-the-secret")
     r.forbid_in_log("the wrong secret", "not-the-secret")
-    assert http_get(r, "/readyz") == (200, "ready\n")  # no token needed yet
-    with pytest.raises(smtplib.SMTPException):
-        send(r, "plain", b"x")
+    # The token is fetched at start (issue 15): not ready before any device came.
+    assert wait_for_log(r, "event=token_failed")
     status, body = http_get(r, "/readyz")
     assert status == 503
-    assert "tenant contoso: the last token request failed" in body
+    assert "not ready: tenant contoso has no token: AADSTS7000215" in body
+    with pytest.raises(smtplib.SMTPException):
+        send(r, "plain", b"x")
     _, text = http_get(r, "/metrics")
     assert metric(text, "xoauth2_relay_token_requests_total", tenant="contoso", outcome="error") >= 1
     assert metric(text, "xoauth2_relay_upstream_logins_total", protocol="smtp", outcome="ok") == 0

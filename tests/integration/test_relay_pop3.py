@@ -67,8 +67,8 @@ def test_wrong_password_and_refusal(standin, relay):
 
 
 def test_token_endpoint_down_gives_sys_temp(standin, relay):
+    standin.knobs(token_outage="503")  # before the start, which fetches the token
     r = mailbox_relay(relay, standin, limits={"token_timeout": "3s"})
-    standin.knobs(token_outage="503")
     p = pop3s(r, standin)
     p.user(USER)
     with pytest.raises(poplib.error_proto, match=r"\[SYS/TEMP\]"):

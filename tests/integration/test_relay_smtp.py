@@ -157,8 +157,8 @@ def test_auth_refused_before_tls_unless_allowed(standin, relay):
 
 
 def test_token_endpoint_down_gives_454_then_recovers(standin, relay):
+    standin.knobs(token_outage="503")  # before the start, which fetches the token
     r = relay(limits={"token_timeout": "3s"})
-    standin.knobs(token_outage="503")
     with smtplib.SMTP("127.0.0.1", r.port("starttls"), timeout=30) as s:
         s.starttls(context=tls_context(standin.ca))
         with pytest.raises(smtplib.SMTPAuthenticationError) as err:
@@ -191,8 +191,9 @@ def test_wrong_client_secret_is_explained_in_the_log(standin, relay):
 
 
 def test_concurrent_sessions_share_one_token_request(standin, relay):
-    r = relay()
+    # Counted from before the start: the start's fetch is the one they share.
     before = standin.stats()["token"]["requests"]
+    r = relay()
     errors = []
 
     def one(i):
@@ -214,8 +215,8 @@ def test_concurrent_sessions_share_one_token_request(standin, relay):
 
 def test_expired_token_is_refreshed_before_use(standin, relay):
     standin.knobs(token_lifetime=3)
-    r = relay()
     before = standin.stats()["token"]["issued"]
+    r = relay()
     assert send(r, "starttls", make_message(size=300, seed="t1"), ca=standin.ca)[0] == 250
     time.sleep(3.5)
     assert send(r, "starttls", make_message(size=300, seed="t2"), ca=standin.ca)[0] == 250

@@ -80,17 +80,23 @@ class RecordingObserver : public TokenObserver {
     std::lock_guard g(mutex);
     ++fetched;
   }
-  void token_failed(const std::string&, const TokenError& e, int attempt, bool will_retry) override {
+  void token_failed(const std::string&, const TokenError& e, const TokenFailure& f) override {
     std::lock_guard g(mutex);
-    failures.push_back({e.summary, attempt, will_retry});
+    failures.push_back({e.summary, f.attempt, f.will_retry, f.next_try});
+  }
+  void tokens_changed() override {
+    std::lock_guard g(mutex);
+    ++changes;
   }
   struct Failure {
     std::string summary;
     int attempt;
     bool will_retry;
+    std::chrono::milliseconds next_try;
   };
   std::mutex mutex;
   int fetched = 0;
+  int changes = 0;
   std::vector<Failure> failures;
 };
 
@@ -205,6 +211,9 @@ TEST_CASE("transient failures give up after max_attempts") {
   CHECK(h.http->requests() == 3);
   std::lock_guard g(h.observer.mutex);
   CHECK_FALSE(h.observer.failures.back().will_retry);
+  // The fetch gave up; the background tries again after retry_initial (±10 %).
+  CHECK(h.observer.failures.back().next_try >= 4500ms);
+  CHECK(h.observer.failures.back().next_try <= 5500ms);
 }
 
 TEST_CASE("a permanent error is not retried, and callers in the cooldown hear it without a request") {
@@ -309,4 +318,118 @@ TEST_CASE("stopping the provider answers every waiter") {
   REQUIRE(res.size() == 2);
   CHECK_FALSE(res.got[0].ok);
   CHECK_FALSE(res.got[1].ok);
+}
+
+// --- issue 15: tokens fetched at start and after a reload, retried in the background
+
+namespace {
+
+TokenProviderOptions fast_retry() {
+  auto o = fast();
+  o.retry_initial = 20ms;
+  o.retry_max = 80ms;
+  return o;
+}
+
+// Polls stats() until `pred` holds (the provider answers on its own threads).
+template <typename Pred>
+bool eventually(TokenProvider& p, Pred pred, std::chrono::milliseconds limit = 5000ms) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred(p.stats("contoso"))) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("fetch_soon fetches without a caller, and the first get() is answered from that token") {
+  Harness h;
+  CHECK(h.http->requests() == 0);  // installing tenants alone fetches nothing
+  h.provider->fetch_soon("contoso");
+  REQUIRE(eventually(*h.provider, [](const auto& s) { return s.usable; }));
+  bool inline_answer = false;
+  h.provider->get("contoso", [&](const TokenResult& r) { inline_answer = r.ok; });
+  CHECK(inline_answer);
+  CHECK(h.http->requests() == 1);
+  h.provider->fetch_soon("contoso");  // a usable token: nothing to do
+  std::this_thread::sleep_for(20ms);
+  CHECK(h.http->requests() == 1);
+  std::lock_guard g(h.observer.mutex);
+  CHECK(h.observer.fetched == 1);
+  CHECK(h.observer.changes == 1);
+}
+
+TEST_CASE("fetch_soon while a fetch is in flight sends no second request") {
+  Harness h;
+  h.http->set_open(false);
+  h.provider->fetch_soon("contoso");
+  REQUIRE(h.http->wait_requests(1));
+  h.provider->fetch_soon("contoso");
+  Results res;
+  h.provider->get("contoso", res.callback());
+  CHECK(h.provider->stats("contoso").fetching);
+  h.http->set_open(true);
+  REQUIRE(res.wait(1));
+  CHECK(res.got[0].ok);
+  CHECK(h.http->requests() == 1);
+}
+
+TEST_CASE("a failed fetch is retried in the background with a doubling backoff until it succeeds") {
+  Harness h(fast_retry());
+  for (int i = 0; i < 3; ++i) h.http->then(FakeHttp::error(401, 7000215));
+  h.provider->fetch_soon("contoso");
+  REQUIRE(eventually(*h.provider, [](const auto& s) { return s.last_failed && !s.fetching; }));
+  auto st = h.provider->stats("contoso");
+  CHECK_FALSE(st.usable);
+  REQUIRE(st.last_error);
+  CHECK(st.last_error->summary == "AADSTS7000215 invalid client secret");
+  CHECK(st.next_try.has_value());
+  // Nobody asks; the fourth request (the script's default) succeeds.
+  REQUIRE(eventually(*h.provider, [](const auto& s) { return s.usable; }));
+  CHECK(h.http->requests() == 4);
+  auto ok = h.provider->stats("contoso");
+  CHECK_FALSE(ok.last_failed);
+  CHECK_FALSE(ok.next_try.has_value());
+  std::lock_guard g(h.observer.mutex);
+  REQUIRE(h.observer.failures.size() == 3);
+  // 20 ms, 40 ms, 80 ms (±10 %), each one fetch that gave up at once.
+  CHECK(h.observer.failures[0].next_try >= 18ms);
+  CHECK(h.observer.failures[0].next_try <= 22ms);
+  CHECK(h.observer.failures[1].next_try >= 36ms);
+  CHECK(h.observer.failures[1].next_try <= 44ms);
+  CHECK(h.observer.failures[2].next_try >= 72ms);
+  CHECK(h.observer.failures[2].next_try <= 88ms);
+  CHECK(h.observer.fetched == 1);
+  CHECK(h.observer.changes == 4);
+}
+
+TEST_CASE("the background backoff stops at retry_max") {
+  auto o = fast_retry();
+  o.retry_max = 30ms;
+  Harness h(o);
+  for (int i = 0; i < 4; ++i) h.http->then(FakeHttp::error(401, 7000215));
+  h.provider->fetch_soon("contoso");
+  REQUIRE(eventually(*h.provider, [](const auto& s) { return s.usable; }));
+  std::lock_guard g(h.observer.mutex);
+  REQUIRE(h.observer.failures.size() == 4);
+  CHECK(h.observer.failures[3].next_try <= 33ms);
+}
+
+TEST_CASE("set_tenants names the tenants that are new or changed") {
+  auto h = std::make_unique<FakeHttp>();
+  RecordingObserver observer;
+  TokenProvider provider(std::move(h), observer, fast());
+  CHECK(provider.set_tenants({{"contoso", tenant()}}) == std::vector<std::string>{"contoso"});
+  auto same = tenant();
+  same.smtp.port = 2525;
+  CHECK(provider.set_tenants({{"contoso", same}}).empty());
+  auto other = tenant();
+  other.name = "fabrikam";
+  CHECK(provider.set_tenants({{"contoso", same}, {"fabrikam", other}}) == std::vector<std::string>{"fabrikam"});
+  CHECK(provider.set_tenants({{"contoso", tenant("secret-2")}, {"fabrikam", other}}) ==
+        std::vector<std::string>{"contoso"});
+  CHECK(provider.stats("contoso").known);
+  CHECK_FALSE(provider.stats("nobody").known);
 }
