@@ -3,6 +3,10 @@
 // numeric codes from `error_codes`, never on the description text.
 #pragma once
 
+#include "conf/config.hpp"
+
+#include <string>
+
 namespace xr::auth {
 
 struct AadstsAdvice {
@@ -14,5 +18,11 @@ struct AadstsAdvice {
 
 // nullptr for codes the table does not know.
 const AadstsAdvice* find_aadsts(long code);
+
+// The fix for `code` with this tenant's own names filled in: the secret's
+// file (or variable) or the certificate's, the client ID, the tenant (name
+// and ID), the config key to change and where in the Entra admin center to
+// go. Empty for codes without such a text (the table's fix then applies).
+std::string aadsts_tenant_fix(long code, const conf::Tenant& t);
 
 }  // namespace xr::auth

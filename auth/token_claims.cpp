@@ -30,6 +30,7 @@ std::optional<TokenClaims> decode_token_claims(std::string_view jwt) {
   c.tid = str("tid");
   c.appid = str("appid");
   if (c.appid.empty()) c.appid = str("azp");  // v2.0 tokens name the client azp
+  c.oid = str("oid");
   if (auto it = o.find("roles"); it != o.end() && it->value().is_array())
     for (const auto& r : it->value().as_array())
       if (r.is_string()) c.roles.emplace_back(r.as_string());

@@ -16,6 +16,10 @@ namespace xr::auth {
 struct TokenClaims {
   std::string tid;    // tenant (directory) ID
   std::string appid;  // client ID the token was issued to
+  // The app's service principal in the tenant: the Object ID on the
+  // Enterprise application's page, which New-ServicePrincipal -ObjectId and
+  // Add-MailboxPermission -User take (the app registration's differs).
+  std::string oid;
   std::vector<std::string> roles;  // application permissions granted with admin consent
   std::optional<std::chrono::system_clock::time_point> exp;
   bool has_role(std::string_view role) const;

@@ -140,4 +140,44 @@ ClientEvent Client::on_tagged(std::string_view tag, std::string_view status, std
   return fail(LoginFailure::protocol_error, "unexpected reply: " + std::string(tag) + " " + said);
 }
 
+// EXAMINE's untagged data (FLAGS, EXISTS, UIDVALIDITY...) is short; a longer
+// line is skipped, not an error.
+ExamineProbe::ExamineProbe() : in_(64 * 1024) {}
+
+ExamineProbe::Result ExamineProbe::feed(std::string_view bytes) {
+  if (result_ != Result::need_input) return result_;
+  in_.feed(bytes);
+  std::string line;
+  for (;;) {
+    auto st = in_.next(line);
+    if (st == LineReader::Status::need_more) return result_;
+    if (st == LineReader::Status::too_long) continue;
+    auto [tag, rest] = word(line);
+    if (tag == "*") {
+      if (istarts_with(rest, "BYE")) {
+        said_ = line;
+        return result_ = Result::failed;
+      }
+      continue;
+    }
+    if (tag != "xr4") continue;  // nothing else is outstanding
+    said_ = std::string(rest);
+    auto [status, text] = word(rest);
+    return result_ = iequals(status, "OK") ? Result::ok : Result::refused;
+  }
+}
+
+ExamineProbe::Result ExamineProbe::eof() {
+  if (result_ == Result::need_input) {
+    said_ = "the connection closed before the EXAMINE reply";
+    result_ = Result::failed;
+  }
+  return result_;
+}
+
+bool ExamineProbe::not_connected() const {
+  return result_ == Result::refused && istarts_with(said_, "BAD ") &&
+         said_.find("not connected") != std::string::npos;
+}
+
 }  // namespace xr::imap

@@ -31,4 +31,30 @@ class Client : public LoginClient {
   State state_ = State::greeting;
 };
 
+// `doctor`'s look into the mailbox after the login: EXAMINE INBOX (read-only,
+// changes nothing). Exchange accepts an XOAUTH2 login for a mailbox the app
+// has no FullAccess on and refuses only when a mailbox is opened, with
+// "BAD User is authenticated but not connected."; a login-only probe would
+// call that mailbox fine. Sans-IO: the shell writes kCommand, then feeds the
+// server's bytes (first any left over from the login) until a result.
+class ExamineProbe {
+ public:
+  static constexpr std::string_view kCommand = "xr4 EXAMINE INBOX\r\n";
+  enum class Result { need_input, ok, refused, failed };
+
+  ExamineProbe();
+  Result feed(std::string_view bytes);
+  Result eof();  // the connection closed
+  // The tagged reply without its tag ("BAD User is authenticated but not
+  // connected."), or what ended the probe ("connection closed", "* BYE ...").
+  const std::string& said() const { return said_; }
+  // Exchange's words for a login whose app has no FullAccess on the mailbox.
+  bool not_connected() const;
+
+ private:
+  LineReader in_;
+  Result result_ = Result::need_input;
+  std::string said_;
+};
+
 }  // namespace xr::imap

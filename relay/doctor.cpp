@@ -1,5 +1,6 @@
 #include "relay/doctor.hpp"
 
+#include "auth/aadsts.hpp"
 #include "auth/credential_expiry.hpp"
 #include "auth/http_client.hpp"
 #include "auth/token_claims.hpp"
@@ -16,12 +17,37 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <map>
+#include <type_traits>
 
 namespace xr::relay {
 namespace {
 
 using SysClock = std::chrono::system_clock;
+
+// The token row's text and fix: the secret's file, client ID and tenant for
+// Entra's errors, the URL tried for a 404, ca_file for a certificate that did
+// not verify.
+std::pair<std::string, std::string> explain_token_error(const conf::Tenant& t, const auth::TokenError& e,
+                                                        const std::string& url) {
+  std::string summary = e.summary, fix = e.fix;
+  if (e.http_status == 0 && is_certificate_failure(e.summary)) {
+    fix = fix_tls_verification(t, "the token endpoint " + authority_origin(url));
+  } else if (e.http_status == 404) {
+    summary += " (URL tried: " + url + ")";
+    fix = fix_token_not_found(t);
+  } else {
+    for (long code : e.aadsts_codes) {
+      auto tenant_fix = auth::aadsts_tenant_fix(code, t);
+      if (!tenant_fix.empty()) {
+        fix = std::move(tenant_fix);
+        break;
+      }
+    }
+  }
+  return {summary, fix};
+}
 
 struct TenantState {
   bool token_ok = false;
@@ -53,6 +79,7 @@ class Doctor {
   }
 
   bool plan_empty() const { return plan_.tenants.empty(); }
+  const DoctorPlan& plan() const { return plan_; }
 
  private:
   void check_tenant(const std::string& name) {
@@ -75,7 +102,10 @@ class Doctor {
                          st == auth::ExpiryState::expired ? auth::expiry_fix(t) : ""});
       }
     } catch (const std::exception& ex) {
-      rows_.push_back({name, "-", "-", "credential", false, ex.what(), "check cert_file and key_file"});
+      rows_.push_back({name, "-", "-", "credential", false, ex.what(),
+                       t.certificate ? "check tenants." + name + ".certificate: cert_file " + t.certificate->cert_file +
+                                           " and key_file " + t.certificate->key_file
+                                     : "check tenants." + name + "'s credential"});
     }
 
     auth::HttpRequest req;
@@ -88,9 +118,10 @@ class Doctor {
     req.total_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.limits.token_timeout);
     auto http = auth::make_curl_http_client();
     auto resp = http->post_form(req);
-    auto r = auth::parse_token_response(resp, auth::Clock::now());
+    auto r = auth::consume_token_response(resp, auth::Clock::now());  // wipes the body, which holds the token
     if (!r.ok) {
-      rows_.push_back({name, "-", "-", "token", false, r.error.summary, r.error.fix});
+      auto [summary, fix] = explain_token_error(t, r.error, req.url);
+      rows_.push_back({name, "-", "-", "token", false, summary, fix});
       return;
     }
     const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(r.token.expires_at - auth::Clock::now());
@@ -176,7 +207,8 @@ class Doctor {
       send.ok = reply->klass() == 2;
       send.result = send.ok ? "ok" : reply->summary();
       // 5.7.x is a policy refusal (Exchange: 5.7.60): the app's SendAs right.
-      if (!send.ok) send.fix = reply->enhanced().starts_with("5.7.") ? fix_send_as(t, sender) : "see the reply";
+      if (!send.ok) send.fix = reply->enhanced().starts_with("5.7.") ? fix_send_as(t, sender, sp_object_id(state))
+                                                                 : "see the reply";
       rows_.push_back(send);
       // A named result, not `!co_await` in a condition: GCC 12 miscompiled that shape.
       const auto reset = co_await up.command("RSET");
@@ -188,6 +220,8 @@ class Doctor {
   std::string smtp_login_fix(const UpstreamLogin& login, const DoctorMailbox& m, const conf::Tenant& t,
                              const TenantState& state) {
     using S = UpstreamLogin::Status;
+    if (login.status == S::tls_failed && is_certificate_failure(login.detail))
+      return fix_tls_verification(t, t.smtp.host + ":" + std::to_string(t.smtp.port));
     if (login.status == S::connect_failed || login.status == S::tls_failed) return fix_unreachable(t.smtp);
     if (login.reply.enhanced() == "5.7.139" ||
         login.reply.summary().find("SmtpClientAuthentication is disabled") != std::string::npos)
@@ -202,7 +236,7 @@ class Doctor {
     const char* role = auth::required_role(p);
     if (state.claims && !state.claims->has_role(role))
       return fmt::format("the token lacks {}; see the roles fix above", role);
-    return fix_mailbox_access(t, m.mailbox, role);
+    return fix_mailbox_access(t, m.mailbox, role, sp_object_id(state));
   }
 
   template <typename Client>
@@ -214,7 +248,9 @@ class Doctor {
     auto failed = co_await connect_upstream(conn, ep, cfg_.limits.upstream_connect_timeout, true);
     if (failed) {
       row.result = failed->detail;
-      row.fix = fix_unreachable(ep);
+      row.fix = failed->tls && is_certificate_failure(failed->detail)
+                    ? fix_tls_verification(t, ep.host + ":" + std::to_string(ep.port))
+                    : fix_unreachable(ep);
       rows_.push_back(row);
       co_return;
     }
@@ -224,8 +260,14 @@ class Doctor {
     if (ev == ClientEvent::logged_in) {
       row.ok = true;
       row.result = "ok";
+      rows_.push_back(row);
+      // Exchange accepts an IMAP login without FullAccess and refuses only
+      // when a mailbox is opened: look inside before calling it fine.
+      if constexpr (std::is_same_v<Client, imap::Client>) co_await examine_inbox(conn, client, m, t, state);
       // Log out politely; the answer does not matter.
       co_await conn.write_all(Client::kLogout, std::chrono::seconds(5));
+      co_await conn.close(std::chrono::seconds(5));
+      co_return;
     } else {
       row.result = std::string(to_string(client.failure())) +
                    (client.failure_text().empty() ? "" : ": " + client.failure_text()) +
@@ -243,6 +285,40 @@ class Doctor {
     co_await conn.close(std::chrono::seconds(5));
   }
 
+  // EXAMINE INBOX (read-only) after the IMAP login: its own row.
+  net::awaitable<void> examine_inbox(Connection& conn, imap::Client& client, const DoctorMailbox& m,
+                                     const conf::Tenant& t, const TenantState& state) {
+    DoctorRow row{m.tenant, m.mailbox, "imap", "examine INBOX", false, "", ""};
+    imap::ExamineProbe probe;
+    auto result = probe.feed(client.take_leftover());
+    auto w = co_await conn.write_all(imap::ExamineProbe::kCommand, cfg_.limits.upstream_reply_timeout);
+    std::string io_problem;
+    if (!w.ok()) {
+      io_problem = "write: " + w.describe();
+      result = probe.eof();
+    }
+    std::array<char, 4096> buf{};
+    while (result == imap::ExamineProbe::Result::need_input) {
+      auto r = co_await conn.read_some(net::buffer(buf), cfg_.limits.upstream_reply_timeout);
+      if (r.ok()) {
+        result = probe.feed(std::string_view(buf.data(), r.bytes));
+      } else {
+        io_problem = "read: " + r.describe();
+        result = probe.eof();
+      }
+    }
+    row.ok = result == imap::ExamineProbe::Result::ok;
+    row.result = row.ok ? "ok" : probe.said() + (io_problem.empty() ? "" : " (" + io_problem + ")");
+    if (!row.ok)
+      row.fix = probe.not_connected() || result == imap::ExamineProbe::Result::refused
+                    ? fix_full_access(t, m.mailbox, sp_object_id(state))
+                    : "Office 365 did not answer EXAMINE INBOX; try again, and check " + t.imap.host + ":" +
+                          std::to_string(t.imap.port);
+    rows_.push_back(row);
+  }
+
+  static std::string sp_object_id(const TenantState& state) { return state.claims ? state.claims->oid : ""; }
+
   const conf::Config& cfg_;
   DoctorPlan plan_;
   std::map<std::string, TenantState> tenants_;
@@ -256,6 +332,11 @@ int run_doctor(const conf::Config& cfg, const DoctorOptions& options, std::ostre
   Doctor doctor(cfg, options);
   if (doctor.plan_empty()) {
     out << (options.tenant.empty() ? "no tenants in the configuration\n" : "no tenant named " + options.tenant + "\n");
+    return 1;
+  }
+  // A mailbox doctor would not check is an error, not a silent pass.
+  if (auto problem = mailbox_filter_problem(cfg, options.tenant, options.mailbox, doctor.plan()); !problem.empty()) {
+    out << problem << "\n";
     return 1;
   }
   auto rows = doctor.run();

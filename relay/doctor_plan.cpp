@@ -57,4 +57,36 @@ DoctorPlan plan_doctor(const conf::Config& cfg, const std::string& tenant_filter
   return plan;
 }
 
+std::vector<std::string> mapped_mailboxes(const conf::Config& cfg, const std::string& tenant_filter) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& tenant, const std::string& mailbox) {
+    if (tenant_filter.empty() || tenant == tenant_filter) add_unique(out, lower(mailbox));
+  };
+  for (const auto& [name, u] : cfg.users) add(u.tenant, u.mailbox);
+  for (const auto& rule : cfg.no_auth) add(rule.tenant, rule.mailbox);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string mailbox_filter_problem(const conf::Config& cfg, const std::string& tenant_filter,
+                                   const std::string& mailbox_filter, const DoctorPlan& plan) {
+  if (mailbox_filter.empty() || !plan.mailboxes.empty()) return {};
+  const auto wanted = lower(mailbox_filter);
+  const auto here = mapped_mailboxes(cfg, tenant_filter);
+  if (std::find(here.begin(), here.end(), wanted) != here.end())
+    return "mailbox " + mailbox_filter +
+           " is mapped, but no listener serves the protocols its users use: nothing to check (add a listener for "
+           "them, or check the users' protocols)";
+  const auto everywhere = mapped_mailboxes(cfg, "");
+  if (!tenant_filter.empty() && std::find(everywhere.begin(), everywhere.end(), wanted) != everywhere.end())
+    return "mailbox " + mailbox_filter + " is not mapped in tenant " + tenant_filter +
+           " (it is in another tenant's rules; drop --tenant or name that tenant)";
+  std::string msg = "mailbox " + mailbox_filter + " is in no user or no_auth rule of the configuration";
+  if (here.empty()) return msg + "; the configuration maps no mailboxes" +
+                           (tenant_filter.empty() ? std::string() : " in tenant " + tenant_filter);
+  msg += "; it maps " + std::string(tenant_filter.empty() ? "" : "tenant " + tenant_filter + "'s ") + "mailboxes: ";
+  for (std::size_t i = 0; i < here.size(); ++i) msg += (i ? ", " : "") + here[i];
+  return msg;
+}
+
 }  // namespace xr::relay

@@ -26,4 +26,14 @@ struct DoctorPlan {
 // Empty filters mean all. Mailboxes match case-insensitively.
 DoctorPlan plan_doctor(const conf::Config& cfg, const std::string& tenant_filter, const std::string& mailbox_filter);
 
+// The mailboxes users and no_auth rules map to (in `tenant_filter`'s tenant
+// when it is set), lower-cased, sorted, each once.
+std::vector<std::string> mapped_mailboxes(const conf::Config& cfg, const std::string& tenant_filter);
+
+// Why `doctor --mailbox` has nothing to check for `mailbox_filter` (a typo, a
+// mailbox of another tenant, or one whose protocols no listener serves), or
+// empty when the plan checks it. Passing silently would look like success.
+std::string mailbox_filter_problem(const conf::Config& cfg, const std::string& tenant_filter,
+                                   const std::string& mailbox_filter, const DoctorPlan& plan);
+
 }  // namespace xr::relay

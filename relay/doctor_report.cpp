@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 namespace xr::relay {
 
@@ -42,13 +43,52 @@ std::string fix_missing_roles(const conf::Tenant& t, const std::vector<std::stri
       t.client_id, list, t.tenant_id);
 }
 
-std::string fix_mailbox_access(const conf::Tenant& t, const std::string& mailbox, std::string_view role) {
+namespace {
+
+// The ID Add-MailboxPermission -User and New-ServicePrincipal -ObjectId take,
+// and a note saying which object it is: the admin sees two "Object ID"s in
+// the portal and the wrong one makes the login fail.
+std::string sp_id(std::string_view oid) {
+  return oid.empty() ? std::string("<Enterprise application's Object ID>") : std::string(oid);
+}
+
+std::string sp_note(const conf::Tenant& t, std::string_view oid) {
+  const std::string where = fmt::format(
+      "the Object ID on Entra admin center > Enterprise applications > the app with Application ID {} > Overview",
+      t.client_id);
+  if (!oid.empty())
+    return fmt::format("{} is the service principal's object ID, read from the token: {}; the app registration's "
+                       "Object ID differs and makes the login fail",
+                       oid, where);
+  return fmt::format("the service principal's object ID is {}; the app registration's Object ID differs and makes "
+                     "the login fail",
+                     where);
+}
+
+bool icontains(std::string_view hay, std::string_view needle) {
+  auto low = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  return std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
+                     [&](char a, char b) { return low(a) == low(b); }) != hay.end();
+}
+
+}  // namespace
+
+std::string fix_mailbox_access(const conf::Tenant& t, const std::string& mailbox, std::string_view role,
+                               std::string_view sp_object_id) {
   return fmt::format(
       "Office 365 refused the app for this mailbox although the token has {}. In Exchange Online PowerShell: "
-      "register the service principal once per tenant with "
-      "New-ServicePrincipal -AppId {} -ObjectId <object ID of the Enterprise application, not of the app "
-      "registration>, then grant the mailbox: Add-MailboxPermission -Identity {} -User {} -AccessRights FullAccess",
-      role, t.client_id, mailbox, t.client_id);
+      "register the service principal once per tenant with New-ServicePrincipal -AppId {} -ObjectId {}, then grant "
+      "the mailbox: Add-MailboxPermission -Identity {} -User {} -AccessRights FullAccess ({})",
+      role, t.client_id, sp_id(sp_object_id), mailbox, sp_id(sp_object_id), sp_note(t, sp_object_id));
+}
+
+std::string fix_full_access(const conf::Tenant& t, const std::string& mailbox, std::string_view sp_object_id) {
+  return fmt::format(
+      "Exchange accepted the login but will not open the mailbox: the app's service principal has no FullAccess "
+      "on {} (or the token is for another app). In Exchange Online PowerShell: Add-MailboxPermission -Identity {} "
+      "-User {} -AccessRights FullAccess ({}); if the service principal was never registered: New-ServicePrincipal "
+      "-AppId {} -ObjectId {}. Changes can take a while to apply",
+      mailbox, mailbox, sp_id(sp_object_id), sp_note(t, sp_object_id), t.client_id, sp_id(sp_object_id));
 }
 
 std::string fix_smtp_auth_disabled(const std::string& mailbox) {
@@ -59,16 +99,55 @@ std::string fix_smtp_auth_disabled(const std::string& mailbox) {
       mailbox);
 }
 
-std::string fix_send_as(const conf::Tenant& t, const std::string& sender) {
+std::string fix_send_as(const conf::Tenant& t, const std::string& sender, std::string_view sp_object_id) {
   return fmt::format("the app may not send as {}. In Exchange Online PowerShell: Add-RecipientPermission -Identity {} "
-                     "-Trustee {} -AccessRights SendAs (or remove the address from the user's senders)",
-                     sender, sender, t.client_id);
+                     "-Trustee {} -AccessRights SendAs ({}), or remove the address from the user's senders",
+                     sender, sender, sp_id(sp_object_id), sp_note(t, sp_object_id));
 }
 
 std::string fix_unreachable(const conf::Endpoint& ep) {
   return fmt::format("the relay cannot reach {}:{}; check DNS, the firewall and any TLS-intercepting proxy between "
                      "the relay and Office 365",
                      ep.host, ep.port);
+}
+
+std::string fix_tls_verification(const conf::Tenant& t, std::string_view peer) {
+  const std::string key = "tenants." + t.name + ".ca_file";
+  const std::string current =
+      t.ca_file ? fmt::format(" ({} is now {}, which does not hold the CA that signed it)", key, *t.ca_file) : "";
+  return fmt::format("the relay reached {} but could not verify its TLS certificate. Usually a TLS-inspecting proxy "
+                     "between the relay and Office 365 presents its own certificate: put that proxy's CA certificate "
+                     "(PEM) in a file and set {} to it{}, or have the proxy leave the Microsoft hosts uninspected",
+                     peer, key, current);
+}
+
+std::string fix_token_not_found(const conf::Tenant& t) {
+  const std::string key = "tenants." + t.name + ".authority";
+  const std::string origin = authority_origin(t.authority);
+  std::string a = t.authority;
+  while (!a.empty() && a.back() == '/') a.pop_back();
+  if (a != origin)
+    return fmt::format("{} is {}, but authority must be a bare origin: the relay adds /{}/oauth2/v2.0/token itself. "
+                       "Set {}: {}",
+                       key, t.authority, t.tenant_id, key, origin);
+  return fmt::format("there is no token endpoint at {}: check {} (the cloud's sign-in origin, e.g. "
+                     "https://login.microsoftonline.com) and tenant_id, and any proxy that answers in Entra ID's "
+                     "place",
+                     t.token_url(), key);
+}
+
+bool is_certificate_failure(std::string_view detail) {
+  // OpenSSL: "certificate verify failed", "(certificate: unable to get local
+  // issuer certificate)"; curl: "SSL certificate problem: ...", "no
+  // alternative certificate subject name matches target host name".
+  return icontains(detail, "certificate");
+}
+
+std::string authority_origin(std::string_view authority) {
+  auto scheme = authority.find("://");
+  auto host_at = scheme == std::string_view::npos ? 0 : scheme + 3;
+  auto path = authority.find_first_of("/?#", host_at);
+  return std::string(authority.substr(0, path));
 }
 
 }  // namespace xr::relay

@@ -2,6 +2,7 @@
 step of the Entra/Exchange set-up is reported with the right fix, with the
 tenant's own IDs, and the exit status is 0 only when everything passes."""
 import subprocess
+import uuid
 
 from conftest import CLIENT_ID, NOROLE_CLIENT_ID, TENANT_ID
 from relay_helpers import USER
@@ -50,6 +51,7 @@ def test_a_healthy_setup_passes_every_check(standin, relay):
     assert "SMTP.SendAsApp" in row(text, "roles") and "POP.AccessAsApp" in row(text, "roles")
     for p in ALL:
         assert row(text, "login", p).endswith(" ok")
+    assert row(text, "examine INBOX", "imap").endswith(" ok")  # FullAccess: it opens the mailbox
     assert row(text, "send as alerts@contoso.com", "smtp").endswith(" ok")
     assert "*@contoso.com" not in text  # wildcards are not addresses to try
     assert text.endswith("checks passed.\n")
@@ -64,7 +66,7 @@ def test_wrong_secret(standin, relay):
     code, text = doctor(r, standin)
     assert code == 1
     assert "FAIL: AADSTS7000215" in row(text, "token")
-    assert "copy the secret's Value (not its Secret ID)" in text
+    assert "put its Value (not the Secret ID) into that file" in text
     assert "not tried: no token for this tenant" in row(text, "login", "smtp")
     assert "not-the-secret" not in text
 
@@ -101,9 +103,12 @@ def test_mailbox_permission_missing(standin, relay):
     assert row(text, "roles").split()[-1] != "FAIL"
     for p in ALL:
         assert "FAIL" in row(text, "login", p)
-    assert (f"Add-MailboxPermission -Identity someone@contoso.com -User {CLIENT_ID} -AccessRights FullAccess"
-            in text)
-    assert f"New-ServicePrincipal -AppId {CLIENT_ID}" in text
+    # -User and -ObjectId take the service principal's object ID (the token's
+    # oid, the Enterprise application's Object ID), not the client ID.
+    oid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{TENANT_ID}/{CLIENT_ID}"))
+    assert f"Add-MailboxPermission -Identity someone@contoso.com -User {oid} -AccessRights FullAccess" in text
+    assert f"New-ServicePrincipal -AppId {CLIENT_ID} -ObjectId {oid}" in text
+    assert f"-User {CLIENT_ID}" not in text
 
 
 def test_smtp_auth_disabled(standin, relay):
@@ -123,7 +128,8 @@ def test_send_as_refused(standin, relay):
     assert code == 1
     assert row(text, "send as scanner@contoso.com", "smtp").endswith(" ok")
     assert "FAIL: 550 5.7.60" in row(text, "send as ceo@contoso.com", "smtp")
-    assert f"Add-RecipientPermission -Identity ceo@contoso.com -Trustee {CLIENT_ID} -AccessRights SendAs" in text
+    oid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{TENANT_ID}/{CLIENT_ID}"))  # the token's service principal
+    assert f"Add-RecipientPermission -Identity ceo@contoso.com -Trustee {oid} -AccessRights SendAs" in text
     assert standin.messages() == []
 
 

@@ -49,6 +49,9 @@ class Session(LineSession):
         super().__init__(server, reader, writer)
         self.selected = False
         self.known = 0  # messages the client has been told about
+        # False after a login the knob imap_full_access_at_select let through
+        # although the app has no FullAccess on the mailbox.
+        self.connected = True
 
     def caps(self, after_login):
         ir = "" if self.state.knob("imap_no_sasl_ir") else " SASL-IR"
@@ -145,9 +148,14 @@ class Session(LineSession):
             raise Drop("auth")
         if self.state.knob("auth_fail"):
             return await self.refuse(tag, "knob auth_fail")
-        mailbox, _, why = xoauth2.check(initial, self.srv.issuer, self.srv.registry, ROLE)
+        lazy = self.state.knob("imap_full_access_at_select")
+        mailbox, send_as, why = xoauth2.check(initial, self.srv.issuer, self.srv.registry, ROLE,
+                                              mailbox_access=not lazy)
         if why:
             return await self.refuse(tag, why)
+        self.connected = send_as is not None
+        if not self.connected:
+            log(f"login for {mailbox} accepted without FullAccess (knob imap_full_access_at_select)")
         if not self.state.session_open(mailbox, self.state.knob("max_concurrent_per_mailbox"), "imap"):
             self.state.count("imap", "auth_failed")
             log(f"concurrency limit for {mailbox}")
@@ -177,7 +185,17 @@ class Session(LineSession):
                 self.known = n
                 await self.send(f"* {n} EXISTS")
 
+    async def not_connected(self, tag):
+        """Exchange's answer when the app has no FullAccess on the mailbox it
+        logged in to; True when it was sent."""
+        if self.connected:
+            return False
+        await self.send(f"{tag} BAD User is authenticated but not connected.")
+        return True
+
     async def cmd_SELECT(self, tag, args, literals, mode="READ-WRITE"):
+        if await self.not_connected(tag):
+            return
         if args.strip('"').upper() != "INBOX":
             return await self.send(f"{tag} NO The requested item could not be found.")
         validity, next_uid, msgs = self.state.mailbox(self.mailbox)
@@ -197,6 +215,8 @@ class Session(LineSession):
         await self.send(f"{tag} OK LIST completed.")
 
     async def cmd_APPEND(self, tag, args, literals):
+        if await self.not_connected(tag):
+            return
         if not literals or not args.upper().startswith(("INBOX", '"INBOX"')):
             return await self.send(f"{tag} BAD Command Argument Error. 11")
         flags = re.search(r"\(([^)]*)\)", args)

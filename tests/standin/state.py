@@ -28,6 +28,9 @@ KNOB_DEFAULTS = {
     "greeting_delay": 0,         # seconds before the 220 greeting
     # IMAP server
     "imap_no_sasl_ir": False,    # do not advertise SASL-IR: AUTHENTICATE takes the "+" continuation
+    "imap_full_access_at_select": False,  # as real Exchange: a login for a mailbox the app has no
+                                 # FullAccess on succeeds, SELECT/EXAMINE/APPEND answer
+                                 # "BAD User is authenticated but not connected."
 }
 
 DROP_POINTS = {"greeting", "ehlo", "auth", "mail", "rcpt", "data_start", "data_mid", "data_end",

@@ -29,9 +29,11 @@ def parse(b64):
     return parts[0][5:], parts[1][12:]
 
 
-def check(response, issuer, registry, role):
+def check(response, issuer, registry, role, mailbox_access=True):
     """(mailbox, send_as, None) when Exchange would accept the login, else
-    (None, None, reason)."""
+    (None, None, reason). With mailbox_access=False the app's access to the
+    mailbox is not part of the login (Exchange's IMAP checks it only when a
+    mailbox is opened): send_as is then None for a mailbox the app may not use."""
     parsed = parse(response)
     if parsed is None:
         return None, None, "malformed XOAUTH2 string"
@@ -43,6 +45,6 @@ def check(response, issuer, registry, role):
     if role not in (claims.get("roles") or []):
         return None, None, f"token lacks {role}"
     send_as = registry.send_as_list(claims.get("tid"), claims.get("appid"), user)
-    if send_as is None:
+    if send_as is None and mailbox_access:
         return None, None, f"app has no permission on mailbox {user}"
     return user.lower(), send_as, None
