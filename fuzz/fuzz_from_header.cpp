@@ -34,7 +34,7 @@ bool allowed(std::uint8_t flags, std::string_view a) {
 }
 
 struct Run {
-  std::string out, reason, from, replaced;
+  std::string out, reason, from, replaced, message_id;
   bool refused = false, reply_to = false;
 };
 
@@ -54,6 +54,10 @@ Run run(std::uint8_t flags, const std::vector<std::string_view>& pieces) {
   r.from = g.from();
   r.replaced = g.replaced();
   r.reply_to = g.reply_to_added();
+  r.message_id = g.message_id();
+  // For a log line: capped, and no line end survives the unfolding.
+  XR_FUZZ_CHECK(r.message_id.size() <= smtp::HeaderGuard::kMaxMessageIdLog);
+  XR_FUZZ_CHECK(r.message_id.find_first_of("\r\n") == std::string::npos);
   if (r.refused) XR_FUZZ_CHECK(g.reply().code >= 500);
   return r;
 }
@@ -115,6 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   XR_FUZZ_CHECK(whole.replaced == split.replaced);
   XR_FUZZ_CHECK(whole.reply_to == split.reply_to);
   if (whole.refused) return 0;
+  XR_FUZZ_CHECK(whole.message_id == split.message_id);
 
   check_header_block(flags, whole.out);
   std::size_t body = std::string::npos;

@@ -127,6 +127,13 @@ SEEDS = {
     "fuzz_base64": [
         PLAIN, b"QQ==", b"QR==", b"YWJj", b"_-8", b"dXNlcj1ib3hAZXhhbXBsZS5jb20BYXV0aD1CZWFyZXIgdG9rAQE=", b"=", b"A===",
     ],
+    "fuzz_protocol_sniff": [
+        bytes([0, 0, 0]) + b"EHLO printer\r\nQUIT\r\n",
+        bytes([5, 0, 3]) + b"a1 LOGIN user secret\r\n",
+        bytes([6, 0, 7]) + b"USER scanner\r\nPASS secret\r\n",
+        bytes([4, 0, 1]) + b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        bytes([1, 0, 9]) + b"A0001 capability\r\n",
+    ],
     "fuzz_config": [],  # filled from conf/relay.example.yaml and tests below
     "fuzz_token_response": [
         b"\x00{\"token_type\":\"Bearer\",\"expires_in\":3599,\"ext_expires_in\":3599,\"access_token\":\"eyJ0eXAi.x.y\"}",

@@ -87,14 +87,20 @@ void HeaderGuard::header_line(std::string_view line, std::string& out) {
   }
   if (line.front() == ' ' || line.front() == '\t') {  // a folded continuation
     if (!any_field_) return refuse("malformed_header", 550, "5.6.0 Malformed message header");
+    if (in_message_id_) note_message_id(line);
     (in_from_ ? field_ : out) += line;
     return;
   }
   end_of_from(out);
   if (refused()) return;
+  in_message_id_ = false;
   const std::string_view name = field_name(line);
   if (name.empty()) return refuse("malformed_header", 550, "5.6.0 Malformed message header");
   any_field_ = true;
+  if (!saw_message_id_ && iequals(name, "Message-ID")) {
+    saw_message_id_ = in_message_id_ = true;
+    note_message_id(line.substr(line.find(':') + 1));
+  }
   if (iequals(name, "From")) {
     if (++from_fields_ > 1)
       return refuse("several_from", 550, "5.7.1 Message has more than one From: header");
@@ -104,6 +110,17 @@ void HeaderGuard::header_line(std::string_view line, std::string& out) {
   }
   if (iequals(name, "Reply-To")) saw_reply_to_ = true;
   out += line;
+}
+
+// A piece of the Message-ID field (its first line after the colon, or a
+// continuation line), unfolded: line ends go, the value is trimmed, and it
+// stops growing at the log's cap.
+void HeaderGuard::note_message_id(std::string_view part) {
+  while (!part.empty() && (part.back() == '\n' || part.back() == '\r')) part.remove_suffix(1);
+  if (message_id_.empty()) part = trim(part);
+  const std::size_t room = kMaxMessageIdLog - std::min(kMaxMessageIdLog, message_id_.size());
+  message_id_.append(part.substr(0, room));
+  while (!message_id_.empty() && (message_id_.back() == ' ' || message_id_.back() == '\t')) message_id_.pop_back();
 }
 
 void HeaderGuard::end_of_from(std::string& out) {

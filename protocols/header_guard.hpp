@@ -21,6 +21,11 @@
 // only the From field is held until its end, the body passes untouched. Once
 // refused(), nothing more is passed on and the caller must abandon the
 // message (what already went out is part of a transaction never completed).
+//
+// On its way through the header block the guard also notes the first
+// Message-ID field's value (unfolded, trimmed, at most kMaxMessageIdLog
+// bytes), for the log line that lets ops find the mail in Exchange's message
+// trace: the header block is walked here anyway, and the body never is.
 #pragma once
 
 #include "protocols/smtp_reply.hpp"
@@ -65,10 +70,16 @@ class HeaderGuard {
   // "" if none), and whether a Reply-To was added.
   const std::string& replaced() const { return replaced_; }
   bool reply_to_added() const { return reply_to_added_; }
+  // The first Message-ID field's value as written ("<id@host>", brackets
+  // kept; "" when the header block has none, or not yet read). Longer values
+  // are cut at kMaxMessageIdLog bytes: it is for a log line.
+  const std::string& message_id() const { return message_id_; }
+  static constexpr std::size_t kMaxMessageIdLog = 256;
 
  private:
   void header_line(std::string_view line, std::string& out);
   void end_of_from(std::string& out);
+  void note_message_id(std::string_view part);
   void end_of_headers(std::string& out);
   void refuse(const char* reason, int code, const char* text);
   void rewrite(std::string_view value, std::size_t angle, std::string_view original, std::string& out);
@@ -86,6 +97,9 @@ class HeaderGuard {
   std::string from_;
   std::string replaced_;
   bool reply_to_added_ = false;
+  bool in_message_id_ = false;  // the current field is the first Message-ID
+  bool saw_message_id_ = false;
+  std::string message_id_;
   std::string reason_;
   int code_ = 0;
   std::string text_;

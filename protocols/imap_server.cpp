@@ -157,6 +157,7 @@ EventKind Server::dispatch() {
 
 EventKind Server::login(const Command& cmd, const RawCommand& raw) {
   if (!logins_allowed()) {
+    count_refused_without_tls();
     reply(cmd.tag + " NO [PRIVACYREQUIRED] Plaintext authentication disallowed; use STARTTLS first");
     return EventKind::need_input;
   }
@@ -187,6 +188,7 @@ EventKind Server::authenticate(const Command& cmd, const RawCommand& raw) {
   }
   if (!logins_allowed()) {
     wipe_secret(ir);
+    count_refused_without_tls();
     reply(cmd.tag + " NO [PRIVACYREQUIRED] Plaintext authentication disallowed; use STARTTLS first");
     return EventKind::need_input;
   }

@@ -50,6 +50,10 @@ class LoginMachine {
   std::string take_leftover();  // after logged_in: device bytes already received
   void tls_started();
   bool tls_active() const { return tls_; }
+  // Logins refused because TLS was not active yet (LOGIN/USER before
+  // STARTTLS/STLS, where plaintext logins are not allowed): a device
+  // mistake the shell logs with the fix.
+  std::size_t logins_refused_without_tls() const { return refused_without_tls_; }
 
   const std::string& user() const { return user_; }
   const std::string& password() const { return password_; }  // secret: never log
@@ -62,6 +66,7 @@ class LoginMachine {
   enum class Phase { commands, waiting_tls, waiting_auth, logged_in, closed };
 
   bool logins_allowed() const { return tls_ || allow_plaintext_auth_; }
+  void count_refused_without_tls() { ++refused_without_tls_; }
   bool tls_offered() const { return starttls_offered_ && !tls_; }
   void reply(std::string_view line);
   LoginEvent close_with(std::string_view line);
@@ -93,6 +98,7 @@ class LoginMachine {
   std::string user_, password_, mechanism_;
   int bad_commands_ = 0;
   int auth_failures_ = 0;
+  std::size_t refused_without_tls_ = 0;
 };
 
 }  // namespace xr

@@ -100,7 +100,10 @@ EventKind Server::capa() {
 }
 
 EventKind Server::user_command(std::string_view arg) {
-  if (!logins_allowed()) return refused(kPlaintext);
+  if (!logins_allowed()) {
+    count_refused_without_tls();
+    return refused(kPlaintext);
+  }
   if (arg.empty()) return bad("USER needs a user name");
   pending_user_ = std::string(arg);
   reply("+OK");
@@ -108,7 +111,10 @@ EventKind Server::user_command(std::string_view arg) {
 }
 
 EventKind Server::pass_command(std::string_view arg) {
-  if (!logins_allowed()) return refused(kPlaintext);
+  if (!logins_allowed()) {
+    count_refused_without_tls();
+    return refused(kPlaintext);
+  }
   if (pending_user_.empty()) return bad("USER first");
   // RFC 1939 allows spaces in the password: the argument is the whole rest.
   return begin_auth(std::exchange(pending_user_, {}), std::string(arg), "USER/PASS");
@@ -123,7 +129,10 @@ EventKind Server::auth(std::string_view args) {
   }
   auto sp = args.find(' ');
   if (upper(args.substr(0, sp)) != "PLAIN") return refused("[AUTH] Unsupported authentication mechanism");
-  if (!logins_allowed()) return refused(kPlaintext);
+  if (!logins_allowed()) {
+    count_refused_without_tls();
+    return refused(kPlaintext);
+  }
   pending_user_.clear();
   if (sp != std::string_view::npos) {  // initial response; "=" is an empty one
     std::string_view ir = args.substr(sp + 1);

@@ -74,6 +74,7 @@ void Server::tls_started() {
   // RFC 3207 4.2: forget everything learnt before the handshake.
   m.tls_active = true;
   m.greeting = Impl::Greeting::none;
+  m.ehlo_without_auth = false;
   m.helo_name.clear();
   m.authenticated = false;
   m.auth_step = Impl::AuthStep::none;
@@ -88,6 +89,10 @@ std::size_t Server::messages_accepted() const { return impl_->accepted; }
 std::size_t Server::message_bare_lf() const { return impl_->decoder.bare_lf_count(); }
 bool Server::message_bare_cr() const { return impl_->bare_cr; }
 const std::string& Server::helo_name() const { return impl_->helo_name; }
+std::size_t Server::auth_refused_without_tls() const { return impl_->auth_without_tls; }
+bool Server::auth_not_offered() const {
+  return impl_->ehlo_without_auth && impl_->opts.auth_required && !impl_->authenticated;
+}
 
 // --- the loop ---------------------------------------------------------------
 
@@ -318,6 +323,7 @@ Server::Impl::Handled Server::Impl::on_hello(Server& s, std::string_view args, b
   }
   helo_name = std::string(args.substr(0, args.find(' ')));
   greeting = extended ? Greeting::ehlo : Greeting::helo;
+  ehlo_without_auth = extended && !tls_active && !opts.allow_plaintext_auth;
   std::string text = extended ? ehlo_reply() : "250 " + opts.hostname + "\r\n";
   if (mail_open) {
     // A new greeting resets the transaction (RFC 5321 4.1.4): upstream too.

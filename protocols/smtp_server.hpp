@@ -128,6 +128,15 @@ class Server {
   bool message_bare_cr() const;
   const std::string& helo_name() const;
 
+  // Device mistakes the shell logs with a hint (they look like success on
+  // the wire otherwise: the device just gives up).
+  // AUTH refused with 538 5.7.11 because TLS was not active yet (how many).
+  std::size_t auth_refused_without_tls() const;
+  // The latest EHLO reply offered no AUTH although this session must log
+  // in and has not: a device that leaves now could not have logged in (it
+  // needed STARTTLS first, or the listener's allow_plaintext_auth).
+  bool auth_not_offered() const;
+
  private:
   std::string out_;
   std::string auth_user_, auth_password_, auth_mech_;

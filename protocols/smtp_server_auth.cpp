@@ -34,6 +34,7 @@ Server::Impl::Handled Server::Impl::on_auth(Server& s, std::string_view args) {
   } else if (mail_open) {
     fail(s, "503 5.5.1 Not permitted during a mail transaction");
   } else if (!tls_active && !opts.allow_plaintext_auth) {
+    ++auth_without_tls;
     fail(s, "538 5.7.11 Encryption required for requested authentication mechanism");
   } else if (iequals(mech, "PLAIN")) {
     if (!has_initial) {

@@ -36,6 +36,8 @@ struct Server::Impl {
   AuthStep auth_step = AuthStep::none;
   std::string login_user;  // AUTH LOGIN: the user while the password is asked for
   int auth_failures = 0;
+  std::size_t auth_without_tls = 0;  // 538 5.7.11 replies
+  bool ehlo_without_auth = false;    // the latest EHLO reply lacked AUTH
   int errors = 0;
 
   bool mail_open = false;  // MAIL got a 2xx upstream: a transaction is open

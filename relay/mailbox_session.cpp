@@ -5,6 +5,7 @@
 #include "protocols/pop3_client.hpp"
 #include "protocols/pop3_server.hpp"
 #include "relay/connection.hpp"
+#include "relay/session/device_hints.hpp"
 #include "relay/session_core.hpp"
 #include "relay/session_registry.hpp"
 #include "relay/session_support.hpp"
@@ -106,6 +107,7 @@ class MailboxSession : public SessionCore {
     }
     machine_->start();
     co_await loop();
+    note_login_before_tls();
     if (upstream_) co_await upstream_->close(std::chrono::seconds(5));
     slot_.reset();
     co_await conn_.close(std::chrono::seconds(5));
@@ -119,10 +121,10 @@ class MailboxSession : public SessionCore {
     svc_.metrics.add("xoauth2_relay_bytes_total", {{"protocol", P::name}, {"direction", "office365_to_device"}},
                      double(bytes_out_));
     log(LogLevel::info, "session_end",
-        {{"client", client_}, {"listener", listener_.name()}, {"protocol", P::name},
-         {"user", user_.empty() ? tried_.user : user_}, {"mailbox", tried_.mailbox},
-         {"tenant", tried_.tenant}, {"bytes_in", bytes_in_}, {"bytes_out", bytes_out_},
-         {"result", result_}, {"duration_ms", ms_since(started_)}});
+        with_mistake_hint({{"client", client_}, {"listener", listener_.name()}, {"protocol", P::name},
+                           {"user", user_.empty() ? tried_.user : user_}, {"mailbox", tried_.mailbox},
+                           {"tenant", tried_.tenant}, {"bytes_in", bytes_in_}, {"bytes_out", bytes_out_},
+                           {"result", result_}, {"duration_ms", ms_since(started_)}}));
   }
 
   net::awaitable<bool> flush() {
@@ -136,6 +138,7 @@ class MailboxSession : public SessionCore {
     for (;;) {
       switch (machine_->next()) {
         case LoginEvent::need_input: {
+          note_login_before_tls();
           {
             const bool ok = co_await flush();
             if (!ok) co_return;
@@ -143,7 +146,12 @@ class MailboxSession : public SessionCore {
           auto r = co_await conn_.read_some(net::buffer(buf_), command_wait(bytes_in_ > 0));
           if (r.ok()) {
             bytes_in_ += r.bytes;
-            machine_->feed(std::string_view(buf_.data(), r.bytes));
+            const std::string_view got(buf_.data(), r.bytes);
+            // An SMTP or POP3 client here, or TLS where plaintext is
+            // expected (the client then can read no reply: the session ends).
+            const bool tls_client = sniff_first_line(got, machine_->tls_active());
+            if (tls_client) co_return;
+            machine_->feed(got);
           } else if (r.status == IoStatus::timeout) {
             result_ = "timeout";
             machine_->timeout();
@@ -184,6 +192,18 @@ class MailboxSession : public SessionCore {
           co_return;
       }
     }
+  }
+
+  // LOGIN/USER/AUTHENTICATE before STARTTLS/STLS (or on a listener without
+  // TLS and without allow_plaintext_auth): the client hears NO/-ERR, which
+  // most panels show as a wrong password. Once per session.
+  void note_login_before_tls() {
+    // machine_ is gone once the splice runs: the login succeeded then.
+    if (login_before_tls_logged_ || !machine_ || machine_->logins_refused_without_tls() == 0) return;
+    login_before_tls_logged_ = true;
+    const char* event = listener_.tls == conf::TlsMode::starttls ? "auth_before_starttls" : "auth_without_tls";
+    device_mistake(event, event, {{"client", client_}, {"listener", listener_.name()}},
+                   login_needs_tls_hint(cfg_, listener_));
   }
 
   net::awaitable<void> authenticate() {
@@ -369,6 +389,7 @@ class MailboxSession : public SessionCore {
   std::uint64_t bytes_out_ = 0;
   bool stopping_ = false;
   bool ended_ = false;  // revoked before the splice: the notice was said, the session ends
+  bool login_before_tls_logged_ = false;
 };
 
 template <typename P>

@@ -1,5 +1,6 @@
 #include "relay/session_core.hpp"
 
+#include "relay/session/device_hints.hpp"
 #include "relay/session_support.hpp"
 #include "relay/tls.hpp"
 
@@ -26,6 +27,41 @@ SessionCore::SessionCore(tcp::socket socket, std::shared_ptr<const ConfigSnapsho
 
 void SessionCore::log(LogLevel level, std::string_view event, std::initializer_list<Field> fields) {
   svc_.log.log(level, id_, event, fields);
+}
+
+void SessionCore::log(LogLevel level, std::string_view event, const std::vector<Field>& fields) {
+  svc_.log.log(level, id_, event, fields);
+}
+
+void SessionCore::device_mistake(std::string_view event, std::string_view result, std::vector<Field> fields,
+                                 std::string hint) {
+  fields.emplace_back("hint", hint);
+  log(LogLevel::warn, event, fields);
+  if (result_ != "ok" || !mistake_result_.empty()) return;  // the first mistake, or what ended it, says why
+  result_ = result;
+  mistake_result_ = result;
+  mistake_hint_ = std::move(hint);
+}
+
+std::vector<Field> SessionCore::with_mistake_hint(std::initializer_list<Field> fields) const {
+  std::vector<Field> out(fields);
+  if (!mistake_result_.empty() && result_ == mistake_result_) out.emplace_back("hint", mistake_hint_);
+  return out;
+}
+
+bool SessionCore::sniff_first_line(std::string_view bytes, bool tls_active) {
+  if (first_line_.done()) return false;
+  first_line_.feed(bytes);
+  if (!first_line_.done()) return false;
+  const auto wrong = sniff::wrong_protocol(spoken_by(listener_.protocol), !tls_active, first_line_);
+  if (wrong == sniff::Spoken::unknown) return false;
+  // seen= is the command word (and an IMAP tag) only: never the rest of
+  // the line, which may hold a password.
+  device_mistake("wrong_protocol", "wrong_protocol",
+                 {{"client", client_}, {"listener", listener_.name()}, {"seen", first_line_.seen()},
+                  {"speaks", sniff::to_string(wrong)}},
+                 wrong_protocol_hint(cfg_, listener_, wrong));
+  return wrong == sniff::Spoken::tls;
 }
 
 void SessionCore::opened(std::initializer_list<Field> extra) {

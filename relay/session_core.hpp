@@ -10,12 +10,14 @@
 #include "relay/session/client_origin.hpp"
 #include "relay/session/access_watch.hpp"
 #include "auth/auth_throttle.hpp"
+#include "protocols/protocol_sniff.hpp"
 
 #include <chrono>
 #include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace xr::relay {
 
@@ -37,6 +39,19 @@ class SessionCore {
 
  protected:
   void log(conf::LogLevel level, std::string_view event, std::initializer_list<Field> fields);
+  void log(conf::LogLevel level, std::string_view event, const std::vector<Field>& fields);
+  // A device-side mistake (wrong port, AUTH before STARTTLS, ...), which
+  // the device itself reports at best as "login failed": logged at warn as
+  // `event` with the fix in hint=, and session_end says `result` and the
+  // hint too, unless something later (a successful login) changed result_.
+  void device_mistake(std::string_view event, std::string_view result, std::vector<Field> fields, std::string hint);
+  // session_end's fields, with the mistake's hint= while its result stands.
+  std::vector<Field> with_mistake_hint(std::initializer_list<Field> fields) const;
+  // Every chunk the device sends before its login (cheap: only its first
+  // line is looked at): a client of another protocol, or TLS where
+  // plaintext is expected (`tls_active` false), is a wrong_protocol mistake.
+  // True for TLS: such a client cannot read any reply, the session ends.
+  bool sniff_first_line(std::string_view bytes, bool tls_active);
   // Sets TCP_NODELAY and logs the connect line, with `extra` fields.
   void opened(std::initializer_list<Field> extra = {});
   // On an implicit-TLS listener, the handshake. False when the session must
@@ -84,6 +99,9 @@ class SessionCore {
   void login_outcome(std::string_view result) { result_ = result; }
 
  private:
+  sniff::FirstLine first_line_;
+  std::string mistake_result_;  // the result a device_mistake set
+  std::string mistake_hint_;
   net::steady_timer lifetime_timer_;
   bool lifetime_over_ = false;
 };

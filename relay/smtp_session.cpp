@@ -6,6 +6,7 @@
 #include "protocols/smtp_path.hpp"
 #include "protocols/smtp_server.hpp"
 #include "relay/connection.hpp"
+#include "relay/session/device_hints.hpp"
 #include "relay/session_core.hpp"
 #include "relay/session_registry.hpp"
 #include "relay/session_support.hpp"
@@ -77,6 +78,8 @@ class SmtpSession : public SessionCore {
 
     machine_.start();
     co_await loop();
+    note_device_mistakes();
+    note_auth_not_offered();
     if (upstream_) co_await upstream_->quit();
     slot_.reset();
     co_await conn_.close(std::chrono::seconds(5));
@@ -102,10 +105,34 @@ class SmtpSession : public SessionCore {
     svc_.metrics.add("xoauth2_relay_bytes_total", {{"protocol", "smtp"}, {"direction", "device_to_office365"}},
                      double(to_office365));
     log(LogLevel::info, "session_end",
-        {{"client", client_}, {"listener", listener_.name()}, {"protocol", "smtp"},
-         {"user", tried_.user}, {"mailbox", tried_.mailbox}, {"tenant", tried_.tenant},
-         {"messages", messages_ok_}, {"rejected", messages_failed_}, {"bytes_in", bytes_in_},
-         {"bytes_out", to_office365}, {"result", result_}, {"duration_ms", ms_since(started_)}});
+        with_mistake_hint({{"client", client_}, {"listener", listener_.name()}, {"protocol", "smtp"},
+                           {"user", tried_.user}, {"mailbox", tried_.mailbox}, {"tenant", tried_.tenant},
+                           {"messages", messages_ok_}, {"rejected", messages_failed_}, {"bytes_in", bytes_in_},
+                           {"bytes_out", to_office365}, {"result", result_}, {"duration_ms", ms_since(started_)}}));
+  }
+
+  // --- device mistakes (logged at warn with the fix) -------------------------
+
+  // AUTH before STARTTLS (or on a listener without TLS and without
+  // allow_plaintext_auth): the device hears 538 5.7.11 and most panels say
+  // "login failed". Once per session.
+  void note_device_mistakes() {
+    if (auth_refusals_logged_ || machine_.auth_refused_without_tls() == 0) return;
+    auth_refusals_logged_ = true;
+    const char* event = listener_.tls == conf::TlsMode::starttls ? "auth_before_starttls" : "auth_without_tls";
+    device_mistake(event, event, {{"client", client_}, {"listener", listener_.name()}, {"reply", "538 5.7.11"}},
+                   login_needs_tls_hint(cfg_, listener_));
+  }
+
+  // The device left after an EHLO that offered no AUTH (it needed STARTTLS
+  // first, or the listener's allow_plaintext_auth), without trying: a device
+  // that never sees AUTH often just gives up, and the log said nothing.
+  void note_auth_not_offered() {
+    if (interrupted_ || auth_refusals_logged_ || result_ != "ok" || !machine_.auth_not_offered()) return;
+    device_mistake("auth_not_offered", "auth_not_offered",
+                   {{"client", client_}, {"listener", listener_.name()}, {"helo", machine_.helo_name()}},
+                   "AUTH is offered here only after STARTTLS: " + login_needs_tls_hint(cfg_, listener_) +
+                       "; a device that must send without a login needs a no_auth rule for its address");
   }
 
   net::awaitable<bool> flush() {
@@ -125,16 +152,23 @@ class SmtpSession : public SessionCore {
             if (!ok) co_return;
           }
           auto timeout = in_data_ ? cfg_.limits.data_timeout : command_wait(bytes_in_ > 0);
+          note_device_mistakes();
           auto r = co_await read_input(timeout);
           if (r.ok()) {
             bytes_in_ += r.bytes;
-            machine_.feed(std::string_view(read_buf_.get(), r.bytes));
+            const std::string_view got(read_buf_.get(), r.bytes);
+            // A TLS ClientHello where plaintext is expected: the client can
+            // read no reply (and would wait for one), the session ends.
+            const bool tls_client = sniff_first_line(got, machine_.tls_active());
+            if (tls_client) co_return;
+            machine_.feed(got);
           } else if (r.status == IoStatus::timeout) {
             result_ = "timeout";
             log(LogLevel::info, "timeout", {{"phase", in_data_ ? "data" : "command"},
                                             {"seconds", timeout.count()}});
             machine_.timeout();
           } else if (r.status == IoStatus::interrupted) {
+            interrupted_ = true;
             if (lifetime_over()) machine_.shutdown("421 4.4.2 Session lifetime exceeded, reconnect");
             else machine_.shutdown();
           } else {
@@ -423,6 +457,9 @@ class SmtpSession : public SessionCore {
     co_return smtp::make_reply(454, "4.7.0 Temporary authentication failure, try again later");
   }
 
+  // The message's Message-ID for the log ("-" when it has none).
+  std::string logged_message_id() const { return message_id_.empty() ? "-" : message_id_; }
+
   static smtp::Reply lost_reply() {
     return smtp::make_reply(451, "4.4.2 Connection to Office 365 lost, try again later");
   }
@@ -478,12 +515,18 @@ class SmtpSession : public SessionCore {
     }
     count_reply(*reply);
     if (cmd.kind == K::mail) {
-      if (reply->klass() == 2) txn_open_ = true;  // the slot is held until the message is over
-      else transaction_over();
+      if (reply->klass() == 2) {
+        txn_open_ = true;  // the slot is held until the message is over
+        envelope_from_ = from.empty() ? "<>" : from;
+        envelope_rcpts_ = 0;
+      } else {
+        transaction_over();
+      }
       log(reply->klass() == 2 ? LogLevel::debug : LogLevel::warn, "mail_from",
           {{"from", cmd.address}, {"reply", reply->summary()}});
       if (reply->klass() != 2) log_explained(*reply);
     } else if (cmd.kind == K::rcpt) {
+      if (reply->klass() == 2) ++envelope_rcpts_;
       log(reply->klass() == 2 ? LogLevel::debug : LogLevel::warn, "rcpt_to",
           {{"to", cmd.address}, {"reply", reply->summary()}});
     }
@@ -507,6 +550,7 @@ class SmtpSession : public SessionCore {
   // rewrite_sender.from_header, a foreign one is rewritten instead).
   void start_header_guard() {
     guard_.reset();
+    message_id_.clear();
     if (!grant_) return;
     smtp::HeaderGuardOptions o;
     o.max_header_size = cfg_.limits.max_header_size;
@@ -526,6 +570,7 @@ class SmtpSession : public SessionCore {
     else if (upstream_) upstream_->abandon();
     log(LogLevel::warn, "message_refused",
         {{"reason", guard_->reason()}, {"from", guard_->from().empty() ? "-" : guard_->from()},
+         {"message_id", guard_->message_id().empty() ? "-" : guard_->message_id()},
          {"user", tried_.user}, {"mailbox", tried_.mailbox}, {"reply", guard_->reply().summary()},
          {"hint", refusal_hint(guard_->reason())}});
   }
@@ -564,6 +609,7 @@ class SmtpSession : public SessionCore {
       }
       if (spool_txn_) spool_->write(rewritten_);
       else co_await send_message_data(rewritten_);
+      message_id_ = guard_->message_id();
       if (!guard_->replaced().empty())
         log(LogLevel::info, "from_header_rewritten",
             {{"from", guard_->replaced()}, {"to", grant_->mailbox},
@@ -579,7 +625,8 @@ class SmtpSession : public SessionCore {
       ++messages_failed_;
       count_message("failed");
       log(LogLevel::warn, "message_failed",
-          {{"bytes", message_bytes_}, {"bare_lf", bare_lf}, {"error", upstream_ ? upstream_->error() : "no upstream"},
+          {{"from", envelope_from_}, {"rcpts", envelope_rcpts_}, {"message_id", logged_message_id()},
+           {"bytes", message_bytes_}, {"bare_lf", bare_lf}, {"error", upstream_ ? upstream_->error() : "no upstream"},
            {"reply", "451 4.4.2"}});
       // Never 250 for a message Office 365 did not confirm.
       co_return lost_reply();
@@ -588,9 +635,11 @@ class SmtpSession : public SessionCore {
     if (reply->klass() == 2) ++messages_ok_;
     else ++messages_failed_;
     count_message(reply->klass() == 2 ? "accepted" : "rejected");
+    // from, rcpts and message_id find the mail in Exchange's message trace.
     log(reply->klass() == 2 ? LogLevel::info : LogLevel::warn, "message",
-        {{"mailbox", grant_ ? grant_->mailbox : "-"}, {"bytes", message_bytes_}, {"bare_lf", bare_lf},
-         {"reply", reply->summary()}, {"ms", ms_since(message_started_)}});
+        {{"mailbox", grant_ ? grant_->mailbox : "-"}, {"from", envelope_from_}, {"rcpts", envelope_rcpts_},
+         {"message_id", logged_message_id()}, {"size", message_bytes_}, {"bytes", message_bytes_},
+         {"bare_lf", bare_lf}, {"reply", reply->summary()}, {"ms", ms_since(message_started_)}});
     if (reply->klass() != 2) log_explained(*reply);
     co_return *reply;
   }
@@ -647,7 +696,8 @@ class SmtpSession : public SessionCore {
       svc_.metrics.add("xoauth2_relay_spool_accepted_total", {{"outcome", "queued"}});
       log(LogLevel::info, "queued", {{"id", spool_->last_id()}, {"mailbox", env.mailbox},
                                      {"from", env.mail_from.empty() ? "<>" : env.mail_from},
-                                     {"rcpts", env.rcpts.size()}, {"size", spool_->message_size()},
+                                     {"rcpts", env.rcpts.size()}, {"message_id", logged_message_id()},
+                                     {"size", spool_->message_size()},
                                      {"bare_lf", bare_lf}, {"ms", ms_since(message_started_)}});
     } else {
       ++messages_failed_;
@@ -679,6 +729,11 @@ class SmtpSession : public SessionCore {
   std::uint64_t upstream_bytes_ = 0;
   std::uint64_t messages_ok_ = 0;
   std::uint64_t messages_failed_ = 0;
+  std::string envelope_from_ = "-";  // the accepted MAIL FROM ("<>" for the null sender), for event=message
+  std::size_t envelope_rcpts_ = 0;    // RCPTs Office 365 accepted in this transaction
+  std::string message_id_;            // the header guard's, kept past its reset
+  bool auth_refusals_logged_ = false;
+  bool interrupted_ = false;  // a shutdown, reload or the lifetime ended the session, not the device
 };
 
 }  // namespace
