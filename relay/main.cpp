@@ -1,7 +1,10 @@
-// xoauth2-relay: run | check-config | hash-password | doctor | queue
+// xoauth2-relay: run | check-config | hash-password | doctor | queue | init
 #include "auth/password.hpp"
 #include "conf/config.hpp"
+#include "relay/cli/init_command.hpp"
+#include "relay/cli/check_config.hpp"
 #include "relay/cli/queue_command.hpp"
+#include "relay/cli/terminal.hpp"
 #include "relay/doctor.hpp"
 #include "relay/log.hpp"
 #include "relay/process/core_dumps.hpp"
@@ -9,7 +12,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <termios.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -26,31 +28,11 @@ int print_errors(const std::vector<xr::conf::ConfigError>& errors) {
   return 1;
 }
 
-int check_config(const std::string& path) {
-  auto loaded = xr::conf::load_config(path);
-  if (!loaded.config) return print_errors(loaded.errors);
-  std::cout << "OK\n";
-  return 0;
-}
 
 // One line from stdin; echo is off while a person types it at a terminal.
 bool read_password(std::string& out) {
-  bool tty = isatty(STDIN_FILENO);
-  termios old{};
-  if (tty) {
-    std::cerr << "Password: " << std::flush;
-    tcgetattr(STDIN_FILENO, &old);
-    termios quiet = old;
-    quiet.c_lflag &= ~tcflag_t(ECHO);
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-  }
-  bool ok = static_cast<bool>(std::getline(std::cin, out));
-  if (tty) {
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-    std::cerr << "\n";
-  }
-  if (!out.empty() && out.back() == '\r') out.pop_back();
-  return ok;
+  const bool tty = isatty(STDIN_FILENO);
+  return xr::relay::cli::read_line(std::cin, std::cerr, tty ? "Password: " : "", out, true);
 }
 
 int hash_password() {
@@ -86,6 +68,8 @@ int run(const std::string& path, int threads) {
   }
   log.configure(loaded.config->log_level, loaded.config->log_format);
   log.info("", "starting", {{"version", XR_VERSION}, {"config", path}});
+  // What check-config prints as warnings (relay/cli/check_config.cpp).
+  for (const auto& w : loaded.warnings) log.warn("", "config_warning", {{"warning", w.format()}});
   xr::relay::ServerOptions opts;
   opts.config_path = path;
   opts.io_threads = threads;
@@ -150,12 +134,15 @@ int main(int argc, char** argv) {
 
   xr::relay::cli::QueueCommand queue_command;
   auto* queue_cmd = add_queue_command(app, config, queue_command);
+  xr::relay::cli::InitOptions init_options;
+  auto* init_cmd = xr::relay::cli::add_init_command(app, init_options);
 
   CLI11_PARSE(app, argc, argv);
   if (*run_cmd) return run(config, threads);
-  if (*check_cmd) return check_config(config);
+  if (*check_cmd) return xr::relay::cli::run_check_config(config, std::cout, std::cerr);
   if (*hash_cmd) return hash_password();
   if (*doctor_cmd) return doctor(config, doctor_options);
+  if (*init_cmd) return xr::relay::cli::run_init(init_options, std::cin, std::cout, std::cerr);
   if (*queue_cmd) {
     queue_command.config_path = config;
     return xr::relay::cli::run_queue_command(queue_command, std::cout, std::cerr);
