@@ -12,6 +12,7 @@ packages=(
   libcli11-dev doctest-dev libcrypt-dev libsystemd-dev
   # run and test: the Office 365 stand-in and the clients that talk to the relay
   openssl ca-certificates python3 python3-cryptography python3-pytest swaks libnet-ssleay-perl curl
+  python3-jsonschema python3-yaml  # conf/relay.schema.json checked against the shipped configs (tests)
   # interoperability tests: real clients downstream ...
   msmtp fetchmail isync libsasl2-modules  # (mbsync: Cyrus SASL PLAIN for AUTHENTICATE PLAIN)
   # ... and real servers upstream (Dovecot for IMAP/POP3/LMTP and SASL,
