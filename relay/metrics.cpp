@@ -42,6 +42,8 @@ constexpr Family kFamilies[] = {
     {"xoauth2_relay_config_reloads_total", "counter", "Configuration reloads by outcome."},
     {"xoauth2_relay_sessions_revoked_total", "counter",
      "Live sessions ended because a reload took their access away, by reason."},
+    {"xoauth2_relay_device_mistakes_total", "counter",
+     "Device set-up mistakes the log explains with a hint (login before TLS, wrong port...), by protocol and kind."},
     {"xoauth2_relay_spool_messages", "gauge", "Messages in the spool (queued, held or being delivered)."},
     {"xoauth2_relay_spool_bytes", "gauge", "Bytes the spool's queued messages take on disk."},
     {"xoauth2_relay_spool_oldest_age_seconds", "gauge", "Age of the oldest message in the spool (0 when empty)."},

@@ -37,6 +37,10 @@ void SessionCore::device_mistake(std::string_view event, std::string_view result
                                  std::string hint) {
   fields.emplace_back("hint", hint);
   log(LogLevel::warn, event, fields);
+  // A counter too: a misconfigured fleet of printers shows on a dashboard
+  // before anyone reads the log.
+  svc_.metrics.add("xoauth2_relay_device_mistakes_total",
+                   {{"protocol", conf::to_string(listener_.protocol)}, {"kind", std::string(event)}});
   if (result_ != "ok" || !mistake_result_.empty()) return;  // the first mistake, or what ended it, says why
   result_ = result;
   mistake_result_ = result;

@@ -13,6 +13,8 @@ import pytest
 from mailbox_relay import MAILBOX_LISTENERS, mailbox_relay
 from relay_helpers import PASSWORD, USER, make_message, raw_lines, raw_session
 from spool_helpers import events, queued_id, spool_relay, submit, wait_event
+from conftest import free_port
+from test_relay_operations import http_get, metric
 import base64
 
 
@@ -76,7 +78,9 @@ def test_spooled_message_line_has_the_message_id(standin, relay, tmp_path):
 # --- AUTH before STARTTLS, AUTH not offered ----------------------------------------------------
 
 def test_auth_before_starttls_is_a_warning_with_the_fix(standin, relay):
-    r = relay(listeners=[{"tls": "starttls"}, {"tls": "implicit"}])
+    admin_port = free_port()
+    r = relay(listeners=[{"tls": "starttls"}, {"tls": "implicit"}], admin={"listen": f"127.0.0.1:{admin_port}"})
+    r.admin_port = admin_port
     with raw_session(r.port("starttls")) as c:
         client_port = c.sock.getsockname()[1]
         c.read_reply()
@@ -93,6 +97,9 @@ def test_auth_before_starttls_is_a_warning_with_the_fix(standin, relay):
     assert " warn " in next(l for l in r.log_text().splitlines() if "event=auth_before_starttls" in l)
     assert end["result"] == "auth_before_starttls"
     assert end["hint"] == hint
+    # ...and a counter, for dashboards.
+    _, text = http_get(r, "/metrics")
+    assert metric(text, "xoauth2_relay_device_mistakes_total", protocol="smtp", kind="auth_before_starttls") == 1
     # Only one of the two warnings for one mistake.
     assert events(r, "auth_not_offered") == []
 
