@@ -1,6 +1,7 @@
 // Which tenants need a new token after a reload (issue 15: fetched at once).
 #include "auth/token_identity.hpp"
 
+#include "tests/unit/auth/test_tenant.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 #include <doctest/doctest.h>
@@ -11,14 +12,7 @@ using xr::test::TempDir;
 
 namespace {
 
-conf::Tenant secret_tenant(const std::string& secret = "s1") {
-  conf::Tenant t;
-  t.name = "contoso";
-  t.tenant_id = "tid";
-  t.client_id = "cid";
-  t.client_secret = conf::Secret(secret);
-  return t;
-}
+conf::Tenant secret_tenant(const std::string& secret = "s1") { return xr::test::secret_tenant(secret); }
 
 conf::Tenant cert_tenant(const TempDir& dir) {
   conf::Tenant t = secret_tenant("");

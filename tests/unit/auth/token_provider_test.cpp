@@ -1,4 +1,5 @@
 #include "auth/token_provider.hpp"
+#include "tests/unit/auth/test_tenant.hpp"
 
 #include <doctest/doctest.h>
 
@@ -122,14 +123,7 @@ struct Results {
   }
 };
 
-conf::Tenant tenant(const std::string& secret = "secret-1") {
-  conf::Tenant t;
-  t.name = "contoso";
-  t.tenant_id = "tid";
-  t.client_id = "cid";
-  t.client_secret = conf::Secret(secret);
-  return t;
-}
+conf::Tenant tenant(const std::string& secret = "secret-1") { return xr::test::secret_tenant(secret); }
 
 TokenProviderOptions fast() {
   TokenProviderOptions o;
