@@ -5,7 +5,6 @@
 #include "protocols/pop3_client.hpp"
 #include "protocols/pop3_server.hpp"
 #include "relay/connection.hpp"
-#include "relay/session/device_hints.hpp"
 #include "relay/session_core.hpp"
 #include "relay/session_registry.hpp"
 #include "relay/session_support.hpp"
@@ -199,11 +198,7 @@ class MailboxSession : public SessionCore {
   // most panels show as a wrong password. Once per session.
   void note_login_before_tls() {
     // machine_ is gone once the splice runs: the login succeeded then.
-    if (login_before_tls_logged_ || !machine_ || machine_->logins_refused_without_tls() == 0) return;
-    login_before_tls_logged_ = true;
-    const char* event = listener_.tls == conf::TlsMode::starttls ? "auth_before_starttls" : "auth_without_tls";
-    device_mistake(event, event, {{"client", client_}, {"listener", listener_.name()}},
-                   login_needs_tls_hint(cfg_, listener_));
+    if (machine_) SessionCore::note_login_before_tls(machine_->logins_refused_without_tls());
   }
 
   net::awaitable<void> authenticate() {
@@ -389,7 +384,6 @@ class MailboxSession : public SessionCore {
   std::uint64_t bytes_out_ = 0;
   bool stopping_ = false;
   bool ended_ = false;  // revoked before the splice: the notice was said, the session ends
-  bool login_before_tls_logged_ = false;
 };
 
 template <typename P>

@@ -53,6 +53,15 @@ std::vector<Field> SessionCore::with_mistake_hint(std::initializer_list<Field> f
   return out;
 }
 
+void SessionCore::note_login_before_tls(std::size_t refusals, std::initializer_list<Field> extra) {
+  if (login_before_tls_logged_ || refusals == 0) return;
+  login_before_tls_logged_ = true;
+  const char* event = listener_.tls == conf::TlsMode::starttls ? "auth_before_starttls" : "auth_without_tls";
+  std::vector<Field> fields{{"client", client_}, {"listener", listener_.name()}};
+  fields.insert(fields.end(), extra.begin(), extra.end());
+  device_mistake(event, event, std::move(fields), login_needs_tls_hint(cfg_, listener_));
+}
+
 bool SessionCore::sniff_first_line(std::string_view bytes, bool tls_active) {
   if (first_line_.done()) return false;
   first_line_.feed(bytes);

@@ -52,6 +52,10 @@ class SessionCore {
   // plaintext is expected (`tls_active` false), is a wrong_protocol mistake.
   // True for TLS: such a client cannot read any reply, the session ends.
   bool sniff_first_line(std::string_view bytes, bool tls_active);
+  // A login the machine refused because TLS was not active yet (`refusals`
+  // so far): auth_before_starttls / auth_without_tls with the hint, once
+  // per session. Both shells call it; `extra` adds their own fields.
+  void note_login_before_tls(std::size_t refusals, std::initializer_list<Field> extra = {});
   // Sets TCP_NODELAY and logs the connect line, with `extra` fields.
   void opened(std::initializer_list<Field> extra = {});
   // On an implicit-TLS listener, the handshake. False when the session must
@@ -102,6 +106,7 @@ class SessionCore {
   sniff::FirstLine first_line_;
   std::string mistake_result_;  // the result a device_mistake set
   std::string mistake_hint_;
+  bool login_before_tls_logged_ = false;
   net::steady_timer lifetime_timer_;
   bool lifetime_over_ = false;
 };

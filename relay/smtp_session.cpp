@@ -116,19 +116,13 @@ class SmtpSession : public SessionCore {
   // AUTH before STARTTLS (or on a listener without TLS and without
   // allow_plaintext_auth): the device hears 538 5.7.11 and most panels say
   // "login failed". Once per session.
-  void note_device_mistakes() {
-    if (auth_refusals_logged_ || machine_.auth_refused_without_tls() == 0) return;
-    auth_refusals_logged_ = true;
-    const char* event = listener_.tls == conf::TlsMode::starttls ? "auth_before_starttls" : "auth_without_tls";
-    device_mistake(event, event, {{"client", client_}, {"listener", listener_.name()}, {"reply", "538 5.7.11"}},
-                   login_needs_tls_hint(cfg_, listener_));
-  }
+  void note_device_mistakes() { note_login_before_tls(machine_.auth_refused_without_tls(), {{"reply", "538 5.7.11"}}); }
 
   // The device left after an EHLO that offered no AUTH (it needed STARTTLS
   // first, or the listener's allow_plaintext_auth), without trying: a device
   // that never sees AUTH often just gives up, and the log said nothing.
   void note_auth_not_offered() {
-    if (interrupted_ || auth_refusals_logged_ || result_ != "ok" || !machine_.auth_not_offered()) return;
+    if (interrupted_ || machine_.auth_refused_without_tls() > 0 || result_ != "ok" || !machine_.auth_not_offered()) return;
     device_mistake("auth_not_offered", "auth_not_offered",
                    {{"client", client_}, {"listener", listener_.name()}, {"helo", machine_.helo_name()}},
                    "AUTH is offered here only after STARTTLS: " + login_needs_tls_hint(cfg_, listener_) +
@@ -732,7 +726,6 @@ class SmtpSession : public SessionCore {
   std::string envelope_from_ = "-";  // the accepted MAIL FROM ("<>" for the null sender), for event=message
   std::size_t envelope_rcpts_ = 0;    // RCPTs Office 365 accepted in this transaction
   std::string message_id_;            // the header guard's, kept past its reset
-  bool auth_refusals_logged_ = false;
   bool interrupted_ = false;  // a shutdown, reload or the lifetime ended the session, not the device
 };
 
