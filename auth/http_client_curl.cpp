@@ -3,6 +3,7 @@
 // tenant's extra CA added to the system trust store rather than replacing it.
 #include "auth/http_client.hpp"
 
+#include "auth/proxy_route.hpp"
 #include "protocols/secret.hpp"
 
 #include <curl/curl.h>
@@ -10,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <string>
 
@@ -56,6 +58,51 @@ CURLcode add_ca(CURL*, void* ssl_ctx, void* user) {
   const auto* path = static_cast<const std::string*>(user);
   X509_STORE* store = SSL_CTX_get_cert_store(static_cast<SSL_CTX*>(ssl_ctx));
   return X509_STORE_load_file(store, path->c_str()) == 1 ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
+}
+
+// The proxy's user name and password, split at the first ':' and handed to
+// curl separately (CURLOPT_PROXYUSERPWD would treat a ':' in the password
+// differently than the file means it); wiped when the request ends.
+struct ProxyLogin {
+  std::string user, password;
+  ~ProxyLogin() {
+    wipe_secret(user);
+    wipe_secret(password);
+  }
+};
+
+// What went wrong at the proxy hop, naming the proxy and never a credential:
+// a CONNECT answer other than 2xx, or no answer (unreachable proxy). nullopt
+// when the tunnel stood and the failure was towards the endpoint.
+std::optional<std::string> proxy_hop_failure(CURL* h, CURLcode rc, const HttpRequest& req, const std::string& curl_msg,
+                                             bool sent_credentials, long& connect_code) {
+  connect_code = 0;
+  curl_easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+  const std::string target = https_target(req.url).to_string();
+  const std::string& proxy = req.proxy_url;
+  if (connect_code >= 200 && connect_code < 300) return std::nullopt;
+  if (connect_code != 0) {
+    std::string why = "proxy " + proxy + " refused CONNECT to " + target + ": HTTP " + std::to_string(connect_code);
+    // 407 is the standard answer; some proxies (tinyproxy 1.11) send 401
+    // to credentials they reject.
+    if (connect_code == 407 || connect_code == 401)
+      why += sent_credentials ? " (it did not accept the user:password from proxy_auth_file)"
+                              : " (Proxy Authentication Required, and the tenant has no proxy_auth_file)";
+    return why;
+  }
+  long os_errno = 0;
+  curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return "cannot resolve the proxy's host name in " + proxy + ": " + curl_msg;
+    case CURLE_COULDNT_CONNECT:
+      return "cannot connect to proxy " + proxy + ": " +
+             (os_errno != 0 ? std::string(std::strerror(static_cast<int>(os_errno))) : curl_msg);
+    case CURLE_OPERATION_TIMEDOUT:
+      return "proxy " + proxy + " did not open a tunnel to " + target + " in time: " + curl_msg;
+    default:
+      return "proxy " + proxy + " failed the CONNECT to " + target + ": " + curl_msg;
+  }
 }
 
 int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -106,6 +153,29 @@ class CurlHttpClient : public HttpClient {
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, &stopping_);
+    // The config is the single truth about proxies: "" means direct, and an
+    // empty NOPROXY list, so curl never reads http(s)_proxy or NO_PROXY
+    // from the environment on its own.
+    curl_easy_setopt(h, CURLOPT_PROXY, req.proxy_url.c_str());
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "");
+    ProxyLogin login;
+    if (!req.proxy_url.empty()) {
+      // HTTP CONNECT: the proxy sees host and port only; TLS (and its
+      // certificate check) stays between the relay and the endpoint.
+      curl_easy_setopt(h, CURLOPT_PROXYTYPE, static_cast<long>(CURLPROXY_HTTP));
+      curl_easy_setopt(h, CURLOPT_HTTPPROXYTUNNEL, 1L);
+      if (!req.proxy_credentials.empty()) {
+        const std::string& both = req.proxy_credentials.reveal();
+        const auto colon = both.find(':');
+        login.user.reserve(both.size());
+        login.password.reserve(both.size());
+        login.user.append(both, 0, colon);
+        if (colon != std::string::npos) login.password.append(both, colon + 1);
+        curl_easy_setopt(h, CURLOPT_PROXYUSERNAME, login.user.c_str());
+        curl_easy_setopt(h, CURLOPT_PROXYPASSWORD, login.password.c_str());
+        curl_easy_setopt(h, CURLOPT_PROXYAUTH, static_cast<long>(CURLAUTH_BASIC));
+      }
+    }
     if (req.ca_file) {
       curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, add_ca);
       curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, &*req.ca_file);
@@ -118,6 +188,17 @@ class CurlHttpClient : public HttpClient {
       resp.transport_error = collected.too_big ? "response larger than 1 MiB"
                              : errbuf[0]       ? std::string(errbuf)
                                                : std::string(curl_easy_strerror(rc));
+      if (!req.proxy_url.empty() && !collected.too_big && rc != CURLE_ABORTED_BY_CALLBACK) {
+        long connect_code = 0;
+        if (auto why = proxy_hop_failure(h, rc, req, resp.transport_error, !req.proxy_credentials.empty(),
+                                         connect_code)) {
+          resp.proxy_failed = true;
+          resp.proxy_status = static_cast<int>(connect_code);
+          resp.transport_error = std::move(*why);
+        } else {
+          resp.transport_error += " (through proxy " + req.proxy_url + ")";
+        }
+      }
       return resp;
     }
     long status = 0;

@@ -1,5 +1,7 @@
 #include "auth/token_identity.hpp"
 
+#include "auth/proxy_route.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -36,6 +38,19 @@ void feed_file(EVP_MD_CTX* ctx, const std::string& path) {
   OPENSSL_cleanse(bytes.data(), bytes.size());
 }
 
+std::string hex_digest(EVP_MD_CTX* ctx) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_DigestFinal_ex(ctx, md, &n) != 1) return "digest-unavailable";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) {
+    hex += kHex[md[i] >> 4];
+    hex += kHex[md[i] & 15];
+  }
+  return hex;
+}
+
 std::string credential_digest(const conf::Tenant& t) {
   std::unique_ptr<EVP_MD_CTX, DigestFree> ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return "digest-unavailable";
@@ -47,16 +62,15 @@ std::string credential_digest(const conf::Tenant& t) {
     feed(ctx.get(), "secret");
     feed(ctx.get(), t.client_secret.reveal());
   }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), md, &n) != 1) return "digest-unavailable";
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < n; ++i) {
-    hex += kHex[md[i] >> 4];
-    hex += kHex[md[i] & 15];
-  }
-  return hex;
+  return hex_digest(ctx.get());
+}
+
+std::string secret_digest(const conf::Secret& s) {
+  std::unique_ptr<EVP_MD_CTX, DigestFree> ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return "digest-unavailable";
+  feed(ctx.get(), "proxy-credentials");
+  feed(ctx.get(), s.reveal());
+  return hex_digest(ctx.get());
 }
 
 }  // namespace
@@ -68,6 +82,10 @@ TokenIdentity token_identity(const conf::Tenant& t) {
   id.scope = t.scope;
   id.ca_file = t.ca_file.value_or("");
   id.credential_digest = credential_digest(t);
+  if (const conf::EgressProxy* p = t.proxy_for(https_target(id.token_url).host)) {
+    id.proxy_url = p->url;
+    if (!p->credentials.empty()) id.proxy_credential_digest = secret_digest(p->credentials);
+  }
   return id;
 }
 

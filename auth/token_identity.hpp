@@ -1,5 +1,6 @@
 // What identifies a tenant's app-only token: the token URL, the client, the
-// scope, the CA used towards the authority and the credential itself. Two
+// scope, the CA used towards the authority, the credential itself and the
+// proxy on the way. Two
 // configs with the same identity would get the same token, so a reload keeps
 // it; any difference (a rotated secret, a certificate file replaced in place,
 // a corrected tenant id) means the token must be fetched again at once.
@@ -23,6 +24,11 @@ struct TokenIdentity {
   // Never the secret itself. An unreadable file digests to a marker naming
   // the path, so the file becoming readable is a change too.
   std::string credential_digest;
+  // The proxy the token request goes through ("" direct) and SHA-256 of its
+  // credentials: a changed proxy counts as a changed tenant, so a reload
+  // fetches again at once and a proxy mistake shows now, not at the refresh.
+  std::string proxy_url;
+  std::string proxy_credential_digest;
   bool operator==(const TokenIdentity&) const = default;
 };
 

@@ -2,6 +2,7 @@
 
 #include "auth/aadsts.hpp"
 #include "auth/client_assertion.hpp"
+#include "auth/proxy_route.hpp"
 
 #include "protocols/secret.hpp"
 
@@ -132,6 +133,7 @@ std::string form_encode(const std::vector<std::pair<std::string_view, std::strin
 bool build_token_request(const conf::Tenant& tenant, Clock::time_point now, HttpRequest& req, TokenError& err) {
   req.url = tenant.token_url();
   req.ca_file = tenant.ca_file;
+  route_through_proxy(tenant, req);
   std::vector<std::pair<std::string_view, std::string_view>> fields{
       {"client_id", tenant.client_id}, {"scope", tenant.scope}, {"grant_type", "client_credentials"}};
   conf::Secret assertion;
@@ -155,6 +157,10 @@ bool build_token_request(const conf::Tenant& tenant, Clock::time_point now, Http
 
 TokenResult parse_token_response(const HttpResponse& resp, Clock::time_point now) {
   TokenResult r;
+  if (resp.status == 0 && resp.proxy_failed) {
+    r.error = proxy_error(resp);  // names the proxy hop, not the endpoint
+    return r;
+  }
   if (resp.status == 0) {
     r.error.summary = fmt::format("token endpoint unreachable: {}", resp.transport_error);
     r.error.fix = "check DNS, firewall and proxy towards the tenant's authority; the relay retries";

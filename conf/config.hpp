@@ -3,6 +3,7 @@
 #pragma once
 
 #include "conf/cidr.hpp"
+#include "conf/egress_proxy.hpp"
 #include "conf/secret.hpp"
 
 #include <chrono>
@@ -74,6 +75,16 @@ struct Tenant {
   Endpoint pop3{"outlook.office365.com", 995, TlsMode::implicit, 16};
   const Endpoint& endpoint(Protocol p) const { return p == Protocol::smtp ? smtp : p == Protocol::imap ? imap : pop3; }
   std::optional<std::string> ca_file;  // absolute path; extra CA for upstream TLS and token endpoint
+  // Outbound HTTP proxy (conf/egress_proxy.hpp): the tenant's `proxy:` or,
+  // when absent, the environment's HTTPS_PROXY/https_proxy; `proxy: none`
+  // leaves it empty whatever the environment says.
+  std::optional<EgressProxy> proxy;
+  // Hosts reached directly although `proxy` is set (curl's NO_PROXY rules):
+  // the tenant's `no_proxy:` list or, when absent, the environment's
+  // NO_PROXY/no_proxy.
+  std::vector<std::string> no_proxy;
+  // The proxy to reach `host` through; nullptr: connect directly.
+  const EgressProxy* proxy_for(std::string_view host) const;
 
   // {authority}/{tenant_id}/oauth2/v2.0/token
   std::string token_url() const {

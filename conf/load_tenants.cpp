@@ -210,7 +210,7 @@ void read_secret_expiry(LoadContext& ctx, const Entry& e, Tenant& t) {
 void load_tenant(LoadContext& ctx, const std::string& name, const Entry& e, Config& cfg) {
   MapReader m(ctx.diag, e,
               {"tenant_id", "client_id", "client_secret_file", "client_secret_env", "certificate", "authority", "scope",
-               "smtp", "imap", "pop3", "ca_file", "client_secret_expires"});
+               "smtp", "imap", "pop3", "ca_file", "client_secret_expires", "proxy", "proxy_auth_file", "no_proxy"});
   if (!m.is_map()) return;
   Tenant t;
   t.name = name;
@@ -252,6 +252,7 @@ void load_tenant(LoadContext& ctx, const std::string& name, const Entry& e, Conf
   if (auto f = m.get("imap")) read_endpoint(ctx, *f, Protocol::imap, t.imap);
   if (auto f = m.get("pop3")) read_endpoint(ctx, *f, Protocol::pop3, t.pop3);
   if (auto f = m.get("ca_file"); f && !f->value.IsNull()) t.ca_file = read_file_path(ctx, *f);
+  read_tenant_proxy(ctx, m, t);
   cfg.tenants[name] = std::move(t);
 }
 

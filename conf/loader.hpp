@@ -65,5 +65,8 @@ SenderRewrite read_rewrite_sender(LoadContext& ctx, const Entry& e);
 std::vector<Cidr> read_sources(LoadContext& ctx, const Entry& e);
 // `delivery:` — direct | spool.
 std::optional<Delivery> read_delivery(LoadContext& ctx, const Entry& e);
+// A tenant's `proxy:`, `proxy_auth_file:` and `no_proxy:`, or HTTPS_PROXY and
+// NO_PROXY from the environment (conf/load_proxy.cpp).
+void read_tenant_proxy(LoadContext& ctx, const MapReader& m, Tenant& t);
 
 }  // namespace xr::conf

@@ -134,6 +134,19 @@ SEEDS = {
         bytes([4, 0, 1]) + b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
         bytes([1, 0, 9]) + b"A0001 capability\r\n",
     ],
+    # Byte 0 flag 1: also build a CONNECT request from the first line (host)
+    # and the next bytes (credentials).
+    "fuzz_http_connect": [
+        bytes([0, 0, 0]) + b"HTTP/1.0 200 Connection established\r\nProxy-agent: tinyproxy/1.11.1\r\n\r\n",
+        bytes([0, 0, 3]) + b"HTTP/1.1 200 Connection established\r\n\r\n220 mx.test ESMTP\r\n",
+        bytes([0, 0, 1]) + b"HTTP/1.0 403 Access violation\r\nServer: tinyproxy/1.11.1\r\nContent-Type: text/html\r\n\r\n<html>",
+        bytes([0, 0, 2]) + b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\n\r\n",
+        bytes([0, 0, 5]) + b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n* OK IMAP4\r\n",
+        bytes([0, 0, 7]) + b"HTTP/1.0 200 OK\nVia: 1.1 squid\n\n+OK POP3\r\n",
+        bytes([0, 0, 0]) + b"220 smtp.test ESMTP\r\n",
+        bytes([1, 0, 4]) + b"smtp.office365.com\nrelay:s3cret\nHTTP/1.1 502 Bad Gateway\r\n",
+        bytes([1, 0, 0]) + b"2001:db8::1\n",
+    ],
     "fuzz_config": [],  # filled from conf/relay.example.yaml and tests below
     "fuzz_token_response": [
         b"\x00{\"token_type\":\"Bearer\",\"expires_in\":3599,\"ext_expires_in\":3599,\"access_token\":\"eyJ0eXAi.x.y\"}",

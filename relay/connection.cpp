@@ -365,7 +365,8 @@ net::awaitable<IoResult> Connection::handshake_server(Duration timeout) {
   co_return co_await handshake(timeout);
 }
 
-net::awaitable<IoResult> Connection::handshake_client(const std::string& verify_host, Duration timeout) {
+net::awaitable<IoResult> Connection::handshake_client(const std::string& verify_host, Duration timeout,
+                                                      std::uint16_t port) {
   if (closed_) co_return IoResult{IoStatus::eof};
   if (auto failed = attach_tls()) co_return *failed;
   error_code not_ip;
@@ -382,7 +383,8 @@ net::awaitable<IoResult> Connection::handshake_client(const std::string& verify_
   if (!host_set) co_return IoResult{IoStatus::error, 0, {}, "cannot set the host name to verify: " + verify_host};
   SSL_set_verify(ssl_, SSL_VERIFY_PEER, nullptr);
   error_code ec;
-  prepare_client_resumption(ssl_, verify_host + ":" + std::to_string(socket_.remote_endpoint(ec).port()));
+  if (port == 0) port = socket_.remote_endpoint(ec).port();
+  prepare_client_resumption(ssl_, verify_host + ":" + std::to_string(port));
   SSL_set_connect_state(ssl_);
   co_return co_await handshake(timeout);
 }

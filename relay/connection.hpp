@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,9 +60,12 @@ class Connection {
   // waiting; lets an idle reader hold no buffer.
   net::awaitable<IoResult> wait_readable(Duration timeout);
   // Server or client handshake. For clients, `verify_host` sets SNI (skipped
-  // for IP literals) and the name the certificate must match.
+  // for IP literals) and the name the certificate must match; `port` is the
+  // server's, for the TLS session cache (0: the socket's peer port, which is
+  // the proxy's when the socket is an HTTP CONNECT tunnel).
   net::awaitable<IoResult> handshake_server(Duration timeout);
-  net::awaitable<IoResult> handshake_client(const std::string& verify_host, Duration timeout);
+  net::awaitable<IoResult> handshake_client(const std::string& verify_host, Duration timeout,
+                                            std::uint16_t port = 0);
   // TLS close_notify (bounded) then TCP close. Safe to call twice.
   net::awaitable<void> close(Duration timeout);
   // Half-close: TLS close_notify (bounded) and TCP FIN; reading goes on.

@@ -11,7 +11,7 @@
 #include "relay/doctor_plan.hpp"
 #include "relay/doctor_report.hpp"
 #include "relay/tls.hpp"
-#include "relay/upstream_connect.hpp"
+#include "relay/net/upstream_connect.hpp"
 #include "relay/upstream_login.hpp"
 #include "relay/upstream_smtp.hpp"
 
@@ -178,12 +178,19 @@ class Doctor {
                                   const TenantState& state) {
     UpstreamSmtp::Settings s;
     s.endpoint = t.smtp;
+    const conf::EgressProxy* proxy = t.proxy_for(t.smtp.host);
+    if (proxy) s.proxy = std::make_shared<const conf::EgressProxy>(*proxy);
     s.helo_name = cfg_.hostname;
     s.mailbox = m.mailbox;
     s.connect_timeout = cfg_.limits.upstream_connect_timeout;
     s.reply_timeout = cfg_.limits.upstream_reply_timeout;
     UpstreamSmtp up(co_await net::this_coro::executor, tls, s);
     auto login = co_await up.open(std::string(state.token.reveal()));
+    if (proxy) {
+      const bool proxy_failed = login.hop == Hop::proxy;
+      add_proxy_row(m, conf::Protocol::smtp, t, *proxy, t.smtp, proxy_failed, login.proxy_status, login.detail);
+      if (proxy_failed) co_return;
+    }
     DoctorRow row{m.tenant, m.mailbox, "smtp", "login", login.status == UpstreamLogin::Status::ok, "", ""};
     if (row.ok) {
       row.result = "ok";
@@ -230,6 +237,25 @@ class Doctor {
     return "Office 365 answered unexpectedly; try again, and check the relay's log at debug level";
   }
 
+  // The outbound proxy's own row, before the login's: which leg failed (the
+  // relay's proxy or Office 365) decides who fixes it. When the proxy
+  // failed, the login row says it was not tried and the fix is the proxy's.
+  void add_proxy_row(const DoctorMailbox& m, conf::Protocol p, const conf::Tenant& t, const conf::EgressProxy& proxy,
+                     const conf::Endpoint& ep, bool failed, int status, const std::string& detail) {
+    const std::string target = ep.host + ":" + std::to_string(ep.port);
+    DoctorRow row{m.tenant, m.mailbox, conf::to_string(p), "proxy", !failed, "", ""};
+    if (failed) {
+      row.result = detail;
+      row.fix = fix_proxy(t, proxy, ep, status);
+    } else {
+      row.result = "ok, CONNECT " + target + " through " + proxy.url;
+    }
+    rows_.push_back(row);
+    if (failed)
+      rows_.push_back({m.tenant, m.mailbox, conf::to_string(p), "login", false,
+                       "not tried: the proxy hop to " + target + " failed", ""});
+  }
+
   // A refused login: a missing role is already reported (and is the cause);
   // otherwise it is the Exchange side: service principal or mailbox access.
   std::string refused_fix(const DoctorMailbox& m, const conf::Tenant& t, const TenantState& state, conf::Protocol p) {
@@ -245,7 +271,15 @@ class Doctor {
     const auto& ep = t.endpoint(p);
     DoctorRow row{m.tenant, m.mailbox, conf::to_string(p), "login", false, "", ""};
     Connection conn(tcp::socket(co_await net::this_coro::executor), tls);
-    auto failed = co_await connect_upstream(conn, ep, cfg_.limits.upstream_connect_timeout, true);
+    const conf::EgressProxy* proxy = t.proxy_for(ep.host);
+    auto failed = co_await connect_upstream(conn, ep, proxy, cfg_.limits.upstream_connect_timeout, true);
+    if (proxy) {
+      const bool proxy_failed = failed && failed->hop == Hop::proxy;
+      const int status = failed ? failed->proxy_status : 0;
+      const std::string detail = failed ? failed->detail : "";
+      add_proxy_row(m, p, t, *proxy, ep, proxy_failed, status, detail);
+      if (proxy_failed) co_return;
+    }
     if (failed) {
       row.result = failed->detail;
       row.fix = failed->tls && is_certificate_failure(failed->detail)

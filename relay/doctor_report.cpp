@@ -111,6 +111,31 @@ std::string fix_unreachable(const conf::Endpoint& ep) {
                      ep.host, ep.port);
 }
 
+std::string fix_proxy(const conf::Tenant& t, const conf::EgressProxy& proxy, const conf::Endpoint& ep, int status) {
+  const std::string target = fmt::format("{}:{}", ep.host, ep.port);
+  // 401: some proxies (tinyproxy) answer wrong credentials so instead of 407.
+  if (status == 407 || status == 401) {
+    if (proxy.credentials.empty())
+      return fmt::format("the proxy {} wants a user name and password: put user:password in a file readable only by "
+                         "the relay and set tenants.{}.proxy_auth_file to it",
+                         proxy.url, t.name);
+    return fmt::format("the proxy {} did not accept the user name and password in {}: check them with the proxy's "
+                       "administrator",
+                       proxy.url, proxy.auth_file.value_or("tenants." + t.name + ".proxy_auth_file"));
+  }
+  if (status == 502 || status == 503 || status == 504)
+    return fmt::format("the proxy {} could not reach {} itself: check the proxy's DNS and its own outbound firewall",
+                       proxy.url, target);
+  if (status != 0)
+    return fmt::format("the proxy {} does not allow CONNECT to {}: allow port {} for this relay in the proxy's rules "
+                       "(squid: http_access and the SSL_ports ACL; tinyproxy: ConnectPort {}), or reach {} directly by "
+                       "adding it to tenants.{}.no_proxy",
+                       proxy.url, target, ep.port, ep.port, ep.host, t.name);
+  return fmt::format("the relay cannot reach its outbound proxy {} (from {}): check that the proxy runs and listens "
+                     "there, the address in {}, and the firewall between the relay and the proxy",
+                     proxy.url, proxy.origin, proxy.origin);
+}
+
 std::string fix_tls_verification(const conf::Tenant& t, std::string_view peer) {
   const std::string key = "tenants." + t.name + ".ca_file";
   const std::string current =

@@ -37,6 +37,11 @@ std::string fix_full_access(const conf::Tenant& t, const std::string& mailbox, s
 std::string fix_smtp_auth_disabled(const std::string& mailbox);
 std::string fix_send_as(const conf::Tenant& t, const std::string& sender, std::string_view sp_object_id = {});
 std::string fix_unreachable(const conf::Endpoint& ep);
+// The outbound proxy hop failed on the way to `ep`: `status` is the proxy's
+// HTTP refusal of CONNECT (403, 407, 502...), 0 when it could not be reached
+// or did not answer as an HTTP proxy. Names the proxy's config key (origin)
+// and the auth file, never the credentials.
+std::string fix_proxy(const conf::Tenant& t, const conf::EgressProxy& proxy, const conf::Endpoint& ep, int status);
 // The peer's certificate did not verify (`peer`: "the token endpoint
 // https://...", "smtp.office365.com:587"): the tenant's ca_file and a
 // TLS-inspecting proxy, not DNS or the firewall (the connection was made).

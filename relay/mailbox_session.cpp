@@ -10,7 +10,7 @@
 #include "relay/session_support.hpp"
 #include "relay/splice.hpp"
 #include "relay/token_wait.hpp"
-#include "relay/upstream_connect.hpp"
+#include "relay/net/upstream_connect.hpp"
 #include "relay/upstream_login.hpp"
 
 #include <optional>
@@ -298,12 +298,16 @@ class MailboxSession : public SessionCore {
     const std::string peer = ep.host + ":" + std::to_string(ep.port);
     upstream_ = std::make_unique<Connection>(tcp::socket(co_await net::this_coro::executor),
                                              *gsnap->upstream_tls.at(grant_->tenant));
+    // Through the tenant's outbound proxy when it has one for this host.
+    const conf::EgressProxy* proxy = tenant.proxy_for(ep.host);
+    const std::string via = proxy ? proxy->url : "-";
     // STARTTLS upstream is not offered by Office 365 for IMAP/POP3: implicit TLS.
-    auto failed = co_await connect_upstream(*upstream_, ep, cfg_.limits.upstream_connect_timeout, true);
+    auto failed = co_await connect_upstream(*upstream_, ep, proxy, cfg_.limits.upstream_connect_timeout, true);
     if (failed) {
       count_upstream_login("unavailable");
       log(LogLevel::warn, "upstream_failed", {{"upstream", peer}, {"mailbox", grant_->mailbox},
                                               {"status", failed->tls ? "tls_failed" : "connect_failed"},
+                                              {"hop", to_string(failed->hop)}, {"proxy", via},
                                               {"detail", failed->detail}});
       refuse(LoginOutcome::unavailable, "Office 365 is not reachable, try again later");
       co_return;
@@ -325,7 +329,8 @@ class MailboxSession : public SessionCore {
                 P::name + ".max_connections_per_mailbox within Exchange's limit) or throttling";
       log(refused ? LogLevel::error : LogLevel::warn, "upstream_failed",
           {{"upstream", peer}, {"mailbox", grant_->mailbox}, {"tenant", grant_->tenant},
-           {"status", to_string(client.failure())}, {"reply", client.failure_text()}, {"io", io_problem},
+           {"status", to_string(client.failure())}, {"hop", "upstream"}, {"proxy", via},
+           {"reply", client.failure_text()}, {"io", io_problem},
            {"likely_cause", cause}});
       if (refused) refuse(LoginOutcome::upstream_refused, {});
       else if (busy) refuse(LoginOutcome::unavailable, "Office 365 is busy for this mailbox, try again later");
@@ -333,7 +338,7 @@ class MailboxSession : public SessionCore {
       co_return;
     }
     count_upstream_login("ok");
-    log(LogLevel::info, "upstream_ok", {{"upstream", peer}, {"mailbox", grant_->mailbox},
+    log(LogLevel::info, "upstream_ok", {{"upstream", peer}, {"mailbox", grant_->mailbox}, {"proxy", via},
                                         {"tls_resumed", upstream_->tls_resumed() ? "yes" : "no"}, {"ms", ms_since(t0)}});
     upstream_leftover_ = client.take_leftover();
     login_outcome("ok");

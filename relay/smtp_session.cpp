@@ -385,6 +385,17 @@ class SmtpSession : public SessionCore {
 
   // --- upstream ------------------------------------------------------------
 
+  // Outside open_upstream's coroutine frame: its Field temporaries would
+  // grow the frame, which GCC 12 then mis-sizes (-Wmismatched-new-delete).
+  void log_upstream_failed(const UpstreamLogin& login) {
+    auto explanation = smtp::explain_exchange_reply(login.reply);
+    log(login.status == UpstreamLogin::Status::refused ? LogLevel::error : LogLevel::warn, "upstream_failed",
+        {{"upstream", upstream_->peer()}, {"mailbox", grant_->mailbox}, {"tenant", grant_->tenant},
+         {"status", to_string(login.status)}, {"hop", to_string(login.hop)}, {"proxy", upstream_->proxy_url()},
+         {"reply", login.said()}, {"detail", login.detail},
+         {"likely_cause", explanation.empty() ? "-" : explanation}});
+  }
+
   // Connects and logs in to the grant's tenant. nullopt on success, else the
   // reply to give the device (4xx: try again later; 5xx: refused).
   net::awaitable<std::optional<smtp::Reply>> open_upstream() {
@@ -420,6 +431,8 @@ class SmtpSession : public SessionCore {
     }
     UpstreamSmtp::Settings s;
     s.endpoint = tenant.smtp;
+    if (const auto* proxy = tenant.proxy_for(tenant.smtp.host))
+      s.proxy = std::make_shared<const conf::EgressProxy>(*proxy);
     s.helo_name = cfg_.hostname;
     s.mailbox = grant_->mailbox;
     s.connect_timeout = cfg_.limits.upstream_connect_timeout;
@@ -434,16 +447,13 @@ class SmtpSession : public SessionCore {
                                                                                     : "unavailable"}});
     if (login.status == UpstreamLogin::Status::ok) {
       log(LogLevel::info, "upstream_ok", {{"upstream", upstream_->peer()}, {"mailbox", grant_->mailbox},
+                                          {"proxy", upstream_->proxy_url()},
                                           {"tls_resumed", upstream_->tls_resumed() ? "yes" : "no"},
                                           {"ms", ms_since(t0)}});
       co_return std::nullopt;
     }
     upstream_bytes_ += upstream_->bytes_sent();
-    auto explanation = smtp::explain_exchange_reply(login.reply);
-    log(login.status == UpstreamLogin::Status::refused ? LogLevel::error : LogLevel::warn, "upstream_failed",
-        {{"upstream", upstream_->peer()}, {"mailbox", grant_->mailbox}, {"tenant", grant_->tenant},
-         {"status", to_string(login.status)}, {"reply", login.said()},
-         {"detail", login.detail}, {"likely_cause", explanation.empty() ? "-" : explanation}});
+    log_upstream_failed(login);
     upstream_.reset();
     slot_.reset();
     if (login.status == UpstreamLogin::Status::refused)

@@ -1,7 +1,6 @@
 #include "relay/upstream_smtp.hpp"
 
 #include "protocols/secret.hpp"
-#include "relay/upstream_connect.hpp"
 
 #include <array>
 #include <memory>
@@ -94,12 +93,15 @@ net::awaitable<smtp::ClientEventKind> UpstreamSmtp::step() {
 net::awaitable<UpstreamLogin> UpstreamSmtp::open(std::string token) {
   UpstreamLogin result;
   client_.set_token(std::move(token));
-  auto failed = co_await connect_upstream(conn_, settings_.endpoint, settings_.connect_timeout,
-                                         settings_.endpoint.tls == conf::TlsMode::implicit);
+  const conf::EgressProxy* proxy = settings_.proxy.get();
+  const bool implicit_tls = settings_.endpoint.tls == conf::TlsMode::implicit;
+  auto failed = co_await connect_upstream(conn_, settings_.endpoint, proxy, settings_.connect_timeout, implicit_tls);
   if (failed) {
     error_ = failed->detail;
     result.status = failed->tls ? UpstreamLogin::Status::tls_failed : UpstreamLogin::Status::connect_failed;
     result.detail = failed->detail;
+    result.hop = failed->hop;
+    result.proxy_status = failed->proxy_status;
     co_return result;
   }
   alive_ = true;
@@ -112,7 +114,8 @@ net::awaitable<UpstreamLogin> UpstreamSmtp::open(std::string token) {
           const bool ok = co_await flush();
           if (!ok) break;
         }
-        auto hs = co_await conn_.handshake_client(settings_.endpoint.host, settings_.connect_timeout);
+        auto hs = co_await conn_.handshake_client(settings_.endpoint.host, settings_.connect_timeout,
+                                                  settings_.endpoint.port);
         if (!hs.ok()) {
           fail("TLS handshake with " + peer() + ": " + hs.describe());
           result.status = UpstreamLogin::Status::tls_failed;

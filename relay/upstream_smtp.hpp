@@ -6,6 +6,7 @@
 #include "conf/config.hpp"
 #include "protocols/smtp_client.hpp"
 #include "relay/connection.hpp"
+#include "relay/net/upstream_connect.hpp"
 
 #include <memory>
 #include <optional>
@@ -18,6 +19,9 @@ struct UpstreamLogin {
   Status status = Status::ok;
   smtp::Reply reply;   // the server's reply when it gave one
   std::string detail;  // for the log
+  // Which leg failed: the outbound proxy (connect_failed only) or Office 365.
+  Hop hop = Hop::upstream;
+  int proxy_status = 0;  // the proxy's HTTP refusal (403, 407...), else 0
   // The server's reply for the log: with the decoded error challenge, when
   // the server sent one before it (" (challenge: {...})", as for IMAP/POP3).
   std::string said() const;
@@ -29,6 +33,11 @@ class UpstreamSmtp {
  public:
   struct Settings {
     conf::Endpoint endpoint;
+    // The tenant's outbound proxy for endpoint.host (Tenant::proxy_for), or
+    // null for a direct connection. A copy (the settings outlive a reload),
+    // behind a pointer: callers keep Settings in coroutine frames, which
+    // GCC 12 mis-sizes when they grow (-Wmismatched-new-delete).
+    std::shared_ptr<const conf::EgressProxy> proxy;
     std::string helo_name;
     std::string mailbox;
     std::chrono::seconds connect_timeout{30};
@@ -58,6 +67,8 @@ class UpstreamSmtp {
   const std::string& error() const { return error_; }
   const smtp::Capabilities& capabilities() const { return client_.capabilities(); }
   std::string peer() const;  // "host:port"
+  // The outbound proxy's URL (safe to log), or "-" for a direct connection.
+  std::string proxy_url() const { return settings_.proxy ? settings_.proxy->url : "-"; }
   std::uint64_t bytes_sent() const { return bytes_sent_; }
   bool tls_resumed() const { return conn_.tls_resumed(); }
 

@@ -36,6 +36,19 @@ int run_check_config(const std::string& path, std::ostream& out, std::ostream& e
   }
   if (!loaded.warnings.empty()) err << count(loaded.warnings.size(), "warning") << "\n";
   out << "OK\n";
+  // Where each tenant's traffic goes, when not directly: a proxy taken from
+  // HTTPS_PROXY depends on the environment check-config ran in, which may
+  // not be the service's.
+  for (const auto& [name, t] : loaded.config->tenants) {
+    if (!t.proxy) continue;
+    out << "tenant " << name << ": proxy " << t.proxy->url << " (from " << t.proxy->origin << ")";
+    if (t.proxy->auth_file) out << ", Basic auth from " << *t.proxy->auth_file;
+    if (!t.no_proxy.empty()) {
+      out << ", direct for";
+      for (const auto& n : t.no_proxy) out << " " << n;
+    }
+    out << "\n";
+  }
   return 0;
 }
 

@@ -85,6 +85,8 @@ net::awaitable<void> DeliveryEngine::Impl::deliver_lane(Lane& lane, const std::s
   }
   UpstreamSmtp::Settings s;
   s.endpoint = tenant.smtp;
+  if (const auto* proxy = tenant.proxy_for(tenant.smtp.host))
+    s.proxy = std::make_shared<const conf::EgressProxy>(*proxy);
   s.helo_name = snap->config.hostname;
   s.mailbox = lane.mailbox;
   s.connect_timeout = snap->config.limits.upstream_connect_timeout;
@@ -117,7 +119,8 @@ net::awaitable<void> DeliveryEngine::Impl::use_connection(UpstreamSmtp& up, Lane
     svc.log.log(login.status == UpstreamLogin::Status::refused ? LogLevel::error : LogLevel::warn, "",
                 "upstream_failed",
                 {{"upstream", up.peer()}, {"mailbox", lane.mailbox}, {"tenant", lane.tenant},
-                 {"status", to_string(login.status)}, {"reply", login.said()}, {"detail", login.detail},
+                 {"status", to_string(login.status)}, {"hop", to_string(login.hop)},
+                 {"proxy", up.proxy_url()}, {"reply", login.said()}, {"detail", login.detail},
                  {"likely_cause", why.empty() ? "-" : why}, {"for", "spool"}});
     // Exchange says the mailbox is over a limit: no new connection or
     // submission for it until the schedule's first step has passed.
@@ -125,7 +128,8 @@ net::awaitable<void> DeliveryEngine::Impl::use_connection(UpstreamSmtp& up, Lane
       lane.pacer.pause_until(Steady::now() + rules().schedule.front());
     // Named first: GCC 12 destroys a ?: temporary inside a co_await
     // expression twice (found by valgrind: a double free).
-    std::string error = "Office 365 login: ";
+    // The proxy's own failure is not Office 365's: its detail names the proxy.
+    std::string error = login.hop == Hop::proxy ? "" : "Office 365 login: ";
     error += login.reply.code ? login.said() : login.detail;
     co_await fail_due(lane, error);
     co_return;

@@ -28,7 +28,7 @@ import urllib.request
 
 import pytest
 
-from relay_helpers import PASSWORD, USER
+from relay_helpers import PASSWORD, USER, stop_process
 from standin_client import StandinControl
 import yaml_emit
 
@@ -165,12 +165,7 @@ def background_server(argv, ready_path, log_path, what, timeout=START_TIMEOUT, s
         yield proc
     finally:
         proc.stdin.close()
-        proc.terminate()
-        try:
-            proc.wait(stop_timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, stop_timeout)
 
 
 @pytest.fixture(autouse=True)
@@ -286,14 +281,7 @@ class Relay:
         """SIGTERM, up to 10 s to finish, then SIGKILL. Returns the exit status."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc)
 
     def log_text(self):
         try:

@@ -4,10 +4,23 @@ import contextlib
 import random
 import socket
 import ssl
+import subprocess
 import time
 
 USER = "scanner01"
 PASSWORD = "pass: word with spaces &% signs"  # smtplib sends ASCII only; see the UTF-8 test
+
+
+def stop_process(proc, grace=10):
+    """SIGTERM, up to `grace` seconds to finish, then SIGKILL. Returns the exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
 
 
 def make_message(size, seed, dot_lines=False):
