@@ -111,26 +111,30 @@ int main(int argc, char** argv) {
   // Every subcommand may hold a secret (run and doctor: client secrets and
   // tokens; hash-password: a password): none of them leaves a core file.
   xr::relay::process::disable_core_dumps();
-  CLI::App app{"xoauth2-relay: legacy SMTP logins in, Office 365 XOAUTH2 out"};
+  CLI::App app{"xoauth2-relay: legacy SMTP/IMAP/POP3 logins in, Office 365 XOAUTH2 out"};
   app.set_version_flag("--version", std::string("xoauth2-relay ") + XR_VERSION);
   app.require_subcommand(1);
 
   std::string config = kDefaultConfig;
   int threads = 0;
-  auto* run_cmd = app.add_subcommand("run", "Run the relay in the foreground");
+  auto* run_cmd = app.add_subcommand(
+      "run", "Run the relay in the foreground (SIGHUP reloads the configuration, SIGTERM drains and stops)");
   run_cmd->add_option("-c,--config", config, "Configuration file")->capture_default_str();
   run_cmd->add_option("--threads", threads, "I/O threads (default: one per core)");
-  auto* check_cmd = app.add_subcommand("check-config", "Validate the configuration; print OK or every error");
+  auto* check_cmd = app.add_subcommand(
+      "check-config", "Validate the configuration; print OK, or every error as file:line:column and exit 1");
   check_cmd->add_option("-c,--config", config, "Configuration file")->capture_default_str();
   auto* hash_cmd = app.add_subcommand(
-      "hash-password", "Read a password from stdin and print its yescrypt hash for password_hash:");
+      "hash-password",
+      "Read a password from stdin (no echo at a terminal) and print its yescrypt hash for password_hash:");
 
   xr::relay::DoctorOptions doctor_options;
   auto* doctor_cmd = app.add_subcommand(
       "doctor", "Check the Entra ID and Exchange Online set-up of each tenant and mailbox; print the fixes");
   doctor_cmd->add_option("-c,--config", config, "Configuration file")->capture_default_str();
   doctor_cmd->add_option("--tenant", doctor_options.tenant, "Only this tenant (its name in the config)");
-  doctor_cmd->add_option("--mailbox", doctor_options.mailbox, "Only this mailbox");
+  doctor_cmd->add_option("--mailbox", doctor_options.mailbox,
+                         "Only this mailbox (an address a user or no_auth rule maps to)");
 
   xr::relay::cli::QueueCommand queue_command;
   auto* queue_cmd = add_queue_command(app, config, queue_command);
