@@ -35,7 +35,9 @@ bool uses_spool(const Config& cfg) {
 
 void load_document(LoadContext& ctx, const YAML::Node& root, Config& cfg) {
   if (root.IsNull()) {
-    ctx.diag.add(YAML::Mark::null_mark(), "", "the file is empty; start from relay.example.yaml");
+    ctx.diag.add(YAML::Mark::null_mark(), "",
+                 "the file has no settings (it is empty or only comments); run `xoauth2-relay init`, or start "
+                 "from relay.example.yaml (installed in /usr/share/doc/xoauth2-relay/examples/relay.yaml)");
     return;
   }
   Entry top{root, YAML::Mark{}, ""};
@@ -45,7 +47,8 @@ void load_document(LoadContext& ctx, const YAML::Node& root, Config& cfg) {
   if (auto e = m.get("server")) load_server(ctx, *e, cfg);
   if (auto e = m.get("log")) load_log(ctx, *e, cfg);
   // Tenants first: users and no_auth rules refer to them by name.
-  if (auto e = m.get("tenants")) load_tenants(ctx, *e, cfg);
+  auto tenants = m.get("tenants");
+  if (tenants) load_tenants(ctx, *tenants, cfg);
   if (auto e = m.require("listeners", "add at least one, e.g. listeners: [{protocol: smtp, listen: \"0.0.0.0:587\", "
                                       "tls: starttls, cert_file: ..., key_file: ...}]"))
     load_listeners(ctx, *e, cfg);
@@ -58,6 +61,14 @@ void load_document(LoadContext& ctx, const YAML::Node& root, Config& cfg) {
   // `delivery: spool` needs a spool even when the admin wrote no section:
   // the defaults then apply (/var/spool/xoauth2-relay, 2G, ...).
   if (!cfg.spool && uses_spool(cfg)) cfg.spool = Spool{};
+  // Without a tenant no device can reach Office 365: such a relay would only
+  // refuse logins, so it must not start (the Debian package's skeleton config
+  // relies on this). Said only when nothing else is wrong: a user or no_auth
+  // rule naming a tenant has already said "no tenants are defined".
+  if (ctx.tenant_names.empty() && ctx.diag.empty())
+    ctx.diag.add(tenants ? tenants->mark() : YAML::Mark::null_mark(), "tenants",
+                 "no tenant is configured: add one under `tenants:` (tenant_id, client_id and one credential, "
+                 "see relay.example.yaml), or run `xoauth2-relay init`");
 }
 
 }  // namespace

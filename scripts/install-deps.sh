@@ -22,6 +22,13 @@ packages=(
   systemd prometheus
   # hardening: a real HAProxy in front (PROXY v1/v2), libFuzzer for the fuzz targets
   haproxy clang libclang-rt-14-dev
+  # man pages: generated at build time, checked with groff -ww and man -l (tests/integration/test_man_pages.py)
+  groff-base man-db
+  # egress proxy tests: a real HTTP CONNECT proxy on 127.0.0.1 (tests/integration/proxy_fixtures.py)
+  tinyproxy
+  # the Debian package: build it (scripts/package.sh), check it (lintian), and
+  # install it into a clean Debian 12 root (tests/package/test_deb.sh)
+  debhelper dpkg-dev fakeroot lintian mmdebstrap
 )
 
 missing=()

@@ -51,3 +51,12 @@ echo "=== tests: ASan+UBSan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure --timeout 1800
+
+# The Debian package as an admin gets it: scripts/package.sh builds the .deb
+# (its own Release build in a copy of the tree, lintian: no errors), then a
+# clean Debian 12 root from mmdebstrap installs it with apt and checks
+# --version, check-config, man -l, systemd-analyze verify, upgrade, remove
+# and purge (tests/package/in_root.sh). Needs deb.debian.org.
+echo "=== package: build the .deb, install it into a clean Debian 12 root"
+unset ASAN_OPTIONS UBSAN_OPTIONS
+tests/package/test_deb.sh

@@ -217,7 +217,7 @@ std::string render_config(const InitValues& v) {
        "#\n"
        "# After every edit: xoauth2-relay check-config --config " + v.config_path + "\n"
        "# Then test the Office 365 side: xoauth2-relay doctor --config " + v.config_path + "\n"
-       "# Every key with its default and meaning: relay.example.yaml (in /usr/share/doc/xoauth2-relay).\n"
+       "# Every key with its default and meaning: /usr/share/doc/xoauth2-relay/examples/relay.yaml.\n"
        "# Relative paths below start at the directory of this file. Unknown keys are errors.\n"
        "# Secrets never go in this file: the client secret is in its own file (mode 0600).\n"
        "\n"

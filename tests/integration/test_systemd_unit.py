@@ -30,7 +30,7 @@ def staged(relay_bin, tmp_path_factory):
 def test_install_puts_files_in_the_usual_places(staged):
     for path in ("usr/bin/xoauth2-relay", "usr/lib/systemd/system/xoauth2-relay.service",
                  "usr/lib/sysusers.d/xoauth2-relay.conf", "usr/lib/tmpfiles.d/xoauth2-relay.conf",
-                 "usr/share/doc/xoauth2-relay/relay.example.yaml"):
+                 "usr/share/doc/xoauth2-relay/examples/relay.yaml"):
         assert os.path.isfile(os.path.join(staged, path)), path
     assert os.access(os.path.join(staged, "usr/bin/xoauth2-relay"), os.X_OK)
     unit = open(os.path.join(staged, "usr/lib/systemd/system/xoauth2-relay.service")).read()

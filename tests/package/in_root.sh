@@ -1,0 +1,160 @@
+#!/bin/bash
+# Runs inside a clean Debian 12 root (made by tests/package/test_deb.sh with
+# mmdebstrap): installs the package with apt as an admin would, and checks
+# what the admin gets. Arguments: the .deb, the same package one version up.
+# Each check prints "ok: ..." or stops the test with "FAIL: ...".
+set -euo pipefail
+deb=$1
+deb_up=$2
+here=$(dirname "$0")
+
+ok() { echo "ok: $*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# "user:group mode" of a path, e.g. "root:xoauth2-relay 750".
+owner_mode() { stat -c '%U:%G %a' "$1"; }
+export DEBIAN_FRONTEND=noninteractive
+
+apt-get update -qq
+
+# No systemd runs in this root. To see what the maintainer scripts ask of a
+# running one, pretend it runs (/run/systemd/system, which they test) and
+# record their deb-systemd-invoke calls (start, stop, try-restart) instead of
+# making them.
+mkdir -p /run/systemd/system
+calls=/tmp/systemd-calls.log
+printf '#!/bin/sh\necho "deb-systemd-invoke $*" >>%s\n' "$calls" >/usr/local/sbin/deb-systemd-invoke
+chmod 755 /usr/local/sbin/deb-systemd-invoke
+# apt runs dpkg with its own PATH (DPkg::Path); the stubs go first.
+echo 'DPkg::Path "/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin";' >/etc/apt/apt.conf.d/99stub-systemd
+: >"$calls"
+echo "=== install: apt-get install ./$(basename "$deb")"
+apt-get install -y -q "$deb" >/tmp/install.log 2>&1 || { cat /tmp/install.log; fail "apt-get install"; }
+cat /tmp/install.log | sed -n '/xoauth2-relay is installed/,/See xoauth2-relay(8)/p'
+grep -q "xoauth2-relay is installed but not started" /tmp/install.log \
+  || { cat /tmp/install.log; fail "the postinst did not say why the relay is not started"; }
+grep -q "no tenant is configured\|has no settings" /tmp/install.log || fail "the postinst did not show check-config's reason"
+! grep -q 'deb-systemd-invoke start' "$calls" || fail "the skeleton config was started: $(cat "$calls")"
+ok "installed with apt (dependencies from the mirror); the skeleton config keeps it from starting and the admin is told what to do"
+
+version=$(dpkg-query -W -f='${Version}' xoauth2-relay)
+[ "$(xoauth2-relay --version)" = "xoauth2-relay $version" ] || fail "--version: $(xoauth2-relay --version)"
+ok "xoauth2-relay --version: $(xoauth2-relay --version)"
+
+getent passwd xoauth2-relay >/dev/null || fail "no xoauth2-relay user"
+[ "$(owner_mode /etc/xoauth2-relay)" = "root:xoauth2-relay 750" ] || fail "/etc/xoauth2-relay is $(owner_mode /etc/xoauth2-relay)"
+[ "$(owner_mode /etc/xoauth2-relay/secrets)" = "root:xoauth2-relay 750" ] || fail "secrets/ is $(owner_mode /etc/xoauth2-relay/secrets)"
+[ "$(owner_mode /var/spool/xoauth2-relay)" = "xoauth2-relay:xoauth2-relay 700" ] || fail "spool is $(owner_mode /var/spool/xoauth2-relay)"
+ok "sysusers.d made the user, tmpfiles.d the directories: /etc/xoauth2-relay 750 root:xoauth2-relay, spool 700"
+
+dpkg-query -W -f='${Conffiles}\n' xoauth2-relay | grep -q '^ /etc/xoauth2-relay/relay.yaml ' \
+  || fail "relay.yaml is not a conffile: $(dpkg-query -W -f='${Conffiles}' xoauth2-relay)"
+dpkg-query -W -f='${Conffiles}\n' xoauth2-relay | grep -q '^ /etc/default/xoauth2-relay ' \
+  || fail "/etc/default/xoauth2-relay is not a conffile"
+grep -q '^EnvironmentFile=-/etc/default/xoauth2-relay$' /lib/systemd/system/xoauth2-relay.service \
+  || fail "the unit does not read /etc/default/xoauth2-relay"
+ok "/etc/xoauth2-relay/relay.yaml and /etc/default/xoauth2-relay (HTTPS_PROXY, NO_PROXY for the unit) are conffiles"
+if out=$(xoauth2-relay check-config 2>&1); then fail "check-config accepts the skeleton: $out"; fi
+grep -q "xoauth2-relay init" <<<"$out" || fail "check-config on the skeleton does not point to init: $out"
+ok "check-config refuses the skeleton: $out"
+
+[ -L /etc/systemd/system/multi-user.target.wants/xoauth2-relay.service ] || fail "the unit is not enabled"
+ok "the unit is enabled (it is started only once check-config passes)"
+
+# The shipped example, with the files it names (a client secret and the
+# listeners' certificate) next to it, as its comments ask.
+example=/usr/share/doc/xoauth2-relay/examples/relay.yaml
+[ -f "$example" ] || fail "no $example"
+exdir=$(dirname "$example")
+install -d -m 0750 "$exdir/secrets" "$exdir/tls"
+install -m 0600 /dev/null "$exdir/secrets/contoso.secret"
+echo "example-secret" >"$exdir/secrets/contoso.secret"
+install -m 0600 "$here/relay.key" "$exdir/tls/relay.key"
+install -m 0644 "$here/relay.crt" "$exdir/tls/relay.crt"
+out=$(xoauth2-relay check-config --config "$example" 2>&1) || fail "check-config $example: $out"
+ok "check-config --config $example: $out"
+rm -r "$exdir/secrets" "$exdir/tls"
+example_copy=/root/example-relay.yaml
+cp "$example" "$example_copy"
+
+for page in /usr/share/man/man8/xoauth2-relay.8.gz /usr/share/man/man5/relay.yaml.5.gz; do
+  [ -f "$page" ] || fail "no man page $page"
+  # groff's warnings (bad macros, unknown escapes) go to stderr.
+  err=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/tmp/page.txt) || fail "man -l $page: $err"
+  [ -z "$err" ] || fail "man -l $page warns: $err"
+  [ "$(wc -l </tmp/page.txt)" -gt 20 ] || fail "man -l $page is nearly empty"
+  ok "man -l $page ($(wc -l </tmp/page.txt) lines, no warnings)"
+done
+[ -f /usr/share/bash-completion/completions/xoauth2-relay ] || fail "no bash completion"
+bash -n /usr/share/bash-completion/completions/xoauth2-relay || fail "bash completion has a syntax error"
+ok "bash completion installed"
+
+unit=/lib/systemd/system/xoauth2-relay.service
+out=$(systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify: $out"
+! grep -q 'xoauth2-relay' <<<"$out" || fail "systemd-analyze verify complains: $out"
+ok "systemd-analyze verify $unit"
+
+echo "=== upgrade: edited config, a spooled message and state survive"
+echo "# edited by the admin" >>/etc/xoauth2-relay/relay.yaml
+install -o xoauth2-relay -g xoauth2-relay -m 0600 /dev/null /var/spool/xoauth2-relay/queued.eml
+# /var/lib/xoauth2-relay is the unit's StateDirectory=: systemd makes it when
+# the relay first starts (no systemd runs here, so the test does).
+install -d -o xoauth2-relay -g xoauth2-relay -m 0755 /var/lib/xoauth2-relay
+install -o xoauth2-relay -g xoauth2-relay -m 0600 /dev/null /var/lib/xoauth2-relay/state
+install -m 0600 /dev/null /etc/xoauth2-relay/secrets/contoso.secret
+apt-get install -y -q --reinstall "$deb" >/tmp/reinstall.log 2>&1 || { cat /tmp/reinstall.log; fail "reinstall"; }
+: >"$calls"
+apt-get install -y -q "$deb_up" >/tmp/upgrade.log 2>&1 || { cat /tmp/upgrade.log; fail "upgrade"; }
+# A running relay is restarted on the new binary; a stopped one stays stopped.
+grep -qE "^deb-systemd-invoke try-restart '?xoauth2-relay.service" "$calls" \
+  || fail "the upgrade does not try-restart the relay: $(cat "$calls")"
+! grep -qE "deb-systemd-invoke (start|stop)" "$calls" || fail "the upgrade starts or stops the relay: $(cat "$calls")"
+new_version=$(dpkg-query -W -f='${Version}' xoauth2-relay)
+[ "$new_version" != "$version" ] || fail "still version $version after the upgrade"
+! grep -q "not started" /tmp/upgrade.log || fail "an upgrade printed the first-install message"
+tail -n1 /etc/xoauth2-relay/relay.yaml | grep -q "edited by the admin" || fail "the upgrade lost the edited relay.yaml"
+[ ! -e /etc/xoauth2-relay/relay.yaml.dpkg-new ] && [ ! -e /etc/xoauth2-relay/relay.yaml.dpkg-dist ] || fail "conffile prompt files left"
+for f in /var/spool/xoauth2-relay/queued.eml /var/lib/xoauth2-relay/state /etc/xoauth2-relay/secrets/contoso.secret; do
+  [ -f "$f" ] || fail "the upgrade lost $f"
+done
+[ "$(owner_mode /etc/xoauth2-relay)" = "root:xoauth2-relay 750" ] || fail "after upgrade /etc/xoauth2-relay is $(owner_mode /etc/xoauth2-relay)"
+ok "reinstall of $version, then upgrade to $new_version: relay try-restarted; edited relay.yaml, spool, state and secrets kept"
+
+echo "=== remove: the service is stopped, data and configuration stay"
+apt-get remove -y -q xoauth2-relay >/tmp/remove.log 2>&1 || { cat /tmp/remove.log; fail "remove"; }
+grep -qE "^deb-systemd-invoke stop '?xoauth2-relay.service" "$calls" || fail "remove does not stop the relay: $(cat "$calls")"
+[ ! -e /usr/bin/xoauth2-relay ] || fail "the binary is still there after remove"
+for f in /etc/xoauth2-relay/relay.yaml /var/spool/xoauth2-relay/queued.eml /var/lib/xoauth2-relay/state; do
+  [ -f "$f" ] || fail "remove deleted $f"
+done
+ok "apt-get remove: the relay is stopped, the binary gone; relay.yaml, spool and state kept"
+
+echo "=== purge: the relay's data goes"
+apt-get purge -y -q xoauth2-relay >/tmp/purge.log 2>&1 || { cat /tmp/purge.log; fail "purge"; }
+for d in /var/spool/xoauth2-relay /var/lib/xoauth2-relay /etc/xoauth2-relay/relay.yaml; do
+  [ ! -e "$d" ] || fail "purge left $d"
+done
+# A secret the admin put there is not the package's to delete; it says so.
+[ -f /etc/xoauth2-relay/secrets/contoso.secret ] || fail "purge deleted the admin's secret file"
+grep -q "kept /etc/xoauth2-relay" /tmp/purge.log || fail "purge did not say why /etc/xoauth2-relay is kept"
+status=$(dpkg-query -W -f='${db:Status-Status}' xoauth2-relay 2>/dev/null || true)
+[ -z "$status" ] || [ "$status" = "not-installed" ] || fail "after purge dpkg says: $status"
+ok "apt-get purge: spool, state and relay.yaml removed; the admin's secret kept (and said so)"
+
+echo "=== first install with a complete configuration already in place: the relay starts"
+# As configuration management would: relay.yaml and its files before the package.
+# Secret and key 0600 and owned by the relay's user (the example says so;
+# the postinst checks the configuration as that user, like the unit does).
+install -d /etc/xoauth2-relay/tls
+cp "$here/relay.crt" /etc/xoauth2-relay/tls/relay.crt
+install -o xoauth2-relay -m 0600 "$here/relay.key" /etc/xoauth2-relay/tls/relay.key
+echo "example-secret" >/etc/xoauth2-relay/secrets/contoso.secret
+chown xoauth2-relay /etc/xoauth2-relay/secrets/contoso.secret
+cp "$example_copy" /etc/xoauth2-relay/relay.yaml
+: >"$calls"
+apt-get install -y -q -o Dpkg::Options::=--force-confold "$deb" >/tmp/install2.log 2>&1 \
+  || { cat /tmp/install2.log; fail "install over a complete configuration"; }
+grep -qE "^deb-systemd-invoke start '?xoauth2-relay.service" "$calls" || fail "the relay was not started: $(cat "$calls")"
+! grep -q "not started" /tmp/install2.log || fail "the postinst says not started: $(cat /tmp/install2.log)"
+cmp -s "$example_copy" /etc/xoauth2-relay/relay.yaml || fail "the install replaced the admin's relay.yaml"
+ok "first install over a complete relay.yaml: the admin's file kept, check-config passes, the relay is started"
+echo "=== all package checks passed"
