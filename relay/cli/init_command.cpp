@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <istream>
 #include <ostream>
@@ -243,13 +244,31 @@ void remove_written(const Plan& plan) {
   for (const auto& f : plan.written) ::unlink(f.c_str());
 }
 
+// A regular file of blank and comment lines only: the Debian package's
+// skeleton /etc/xoauth2-relay/relay.yaml, which exists so that the relay does
+// not start before init (or the admin) writes a configuration. Nothing in it
+// can be lost, so init may replace it without --force.
+bool holds_no_settings(const std::string& path) {
+  std::error_code ec;
+  if (fs::symlink_status(path, ec).type() != fs::file_type::regular || fs::file_size(path, ec) > 64 * 1024 || ec)
+    return false;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto first = line.find_first_not_of(" \t\r");
+    if (first != std::string::npos && line[first] != '#') return false;
+  }
+  return !in.bad();
+}
+
 // Never overwrite: an existing config may be the one in production. False
 // (with the problems noted) when one of `paths` exists and --force is not given.
+// The config itself may be replaced when it holds no settings.
 bool refuse_existing(Io& io, const std::string& config, const std::vector<std::string>& paths, bool force) {
   if (force) return true;
   std::error_code ec;
   for (const auto& p : paths)
-    if (fs::symlink_status(p, ec).type() != fs::file_type::not_found)
+    if (fs::symlink_status(p, ec).type() != fs::file_type::not_found && !(p == config && holds_no_settings(p)))
       io.problems.push_back(p + " exists; init never overwrites a file");
   if (io.problems.empty()) return true;
   fs::path c(config);
@@ -375,7 +394,9 @@ int run_init(const InitOptions& o, std::istream& in, std::ostream& out, std::ost
       for (const auto& e : loaded.errors) io.problems.push_back("internal error, the generated config: " + e.format());
       return fail(io, 1);
     }
-    if (auto why = write_new_file(plan.config, yaml, 0640, o.force)) {
+    // (Checked again here: a skeleton is replaced, but not a file written meanwhile.)
+    const bool replace_config = o.force || holds_no_settings(plan.config);
+    if (auto why = write_new_file(plan.config, yaml, 0640, replace_config)) {
       remove_written(plan);
       io.problems.push_back(*why);
       return fail(io, 1);

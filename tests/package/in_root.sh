@@ -93,6 +93,20 @@ out=$(systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify: $out
 ! grep -q 'xoauth2-relay' <<<"$out" || fail "systemd-analyze verify complains: $out"
 ok "systemd-analyze verify $unit"
 
+echo "=== the admin's first step: xoauth2-relay init writes over the skeleton"
+# The README's next command after the install. init never overwrites a
+# config, except one that holds only comments: the skeleton.
+echo "downloaded-secret-value" >/root/downloaded.secret
+printf 'device-password\n' | xoauth2-relay init --non-interactive --config /etc/xoauth2-relay/relay.yaml \
+    --tenant-id 5f3c1a2b-0000-4000-8000-000000000001 --client-id 8a1b2c3d-0000-4000-8000-000000000002 \
+    --client-secret-file /root/downloaded.secret --user scanner01 --password-stdin \
+    --mailbox scanner@contoso.com --listen 127.0.0.1:2525 >/tmp/init.log 2>&1 \
+  || { cat /tmp/init.log; fail "init on the skeleton"; }
+! grep -q "downloaded-secret-value\|device-password" /tmp/init.log || fail "init printed a secret"
+out=$(setpriv --reuid=xoauth2-relay --regid=xoauth2-relay --init-groups xoauth2-relay check-config 2>&1) \
+  || fail "check-config as the relay's user after init: $out"
+ok "init replaced the skeleton; check-config as the relay's user (as ExecStartPre= runs it): $out"
+
 echo "=== upgrade: edited config, a spooled message and state survive"
 echo "# edited by the admin" >>/etc/xoauth2-relay/relay.yaml
 install -o xoauth2-relay -g xoauth2-relay -m 0600 /dev/null /var/spool/xoauth2-relay/queued.eml

@@ -109,6 +109,24 @@ TEST_CASE("init never overwrites, and --force replaces") {
   CHECK(mode_of(f.abs("etc/secrets/contoso.secret")) == 0600);
 }
 
+TEST_CASE("init replaces a config that holds only comments (the Debian package's skeleton), nothing else") {
+  InitFixture f;
+  const std::string skeleton = "# /etc/xoauth2-relay/relay.yaml: configures no relay yet.\n#\n  # run init\n\n";
+  f.write("etc/relay.yaml", skeleton);
+  auto r = f.run();
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(xr::conf::load_config(f.abs("etc/relay.yaml")).config);
+  CHECK(mode_of(f.abs("etc/relay.yaml")) == 0640);
+
+  // One setting makes it a config someone wrote: kept.
+  InitFixture g;
+  g.write("etc/relay.yaml", skeleton + "log: {level: debug}\n");
+  r = g.run();
+  CHECK(r.code == 1);
+  CHECK(contains(r.err, " exists; init never overwrites"));
+  CHECK(read(g.abs("etc/relay.yaml")) == skeleton + "log: {level: debug}\n");
+}
+
 TEST_CASE("init: an existing secret file alone also stops it") {
   InitFixture f;
   f.write("etc/secrets/contoso.secret", "old\n");
