@@ -65,6 +65,13 @@ bool name_matches(std::string_view host, std::string_view entry) {
 std::optional<std::string> parse_proxy_url(std::string_view text, EgressProxy& out) {
   const std::string shown(text);
   if (text.empty()) return std::string("the proxy URL is empty; write http://host:port");
+  // Checked first, before anything (even the scheme) is echoed, in the whole
+  // text: the part before '@' is a password, which may itself hold '/', '?',
+  // '#' or "://".
+  if (text.find('@') != std::string_view::npos)
+    return std::string("the proxy URL holds a user name and password; write it without them "
+                       "(http://host:port) and put the line user:password in a file named by proxy_auth_file "
+                       "(mode 0600)");
   std::string_view rest = text;
   if (auto sep = rest.find("://"); sep != std::string_view::npos) {
     const std::string scheme = lower(rest.substr(0, sep));
@@ -79,12 +86,6 @@ std::optional<std::string> parse_proxy_url(std::string_view text, EgressProxy& o
   }
   const std::size_t authority_end = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, authority_end);
-  // Checked before anything is echoed, in the whole text: the part before
-  // '@' is a password, which may itself hold '/', '?' or '#'.
-  if (text.find('@') != std::string_view::npos)
-    return std::string("the proxy URL holds a user name and password; write it without them "
-                       "(http://host:port) and put the line user:password in a file named by proxy_auth_file "
-                       "(mode 0600)");
   if (authority_end != std::string_view::npos) {
     std::string_view tail = rest.substr(authority_end);
     if (tail != "/") return "`" + shown + "` has a path; a proxy is only scheme, host and port: http://host:port";
@@ -149,9 +150,10 @@ bool no_proxy_matches(const std::vector<std::string>& no_proxy, std::string_view
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   const auto ip = IpAddress::parse(host);
   if (!ip && !host.empty() && host.back() == '.') host.pop_back();
+  // As curl: "*" means every host only when it is the whole list.
+  if (no_proxy.size() == 1 && no_proxy.front() == "*") return true;
   for (const auto& raw : no_proxy) {
     const std::string entry = lower(raw);
-    if (entry == "*") return true;
     if (ip ? ip_matches(*ip, entry) : name_matches(host, entry)) return true;
   }
   return false;

@@ -30,7 +30,7 @@ echo 'DPkg::Path "/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin";' >/etc/apt/apt
 echo "=== install: apt-get install ./$(basename "$deb")"
 apt-get install -y -q "$deb" >/tmp/install.log 2>&1 || { cat /tmp/install.log; fail "apt-get install"; }
 cat /tmp/install.log | sed -n '/xoauth2-relay is installed/,/See xoauth2-relay(8)/p'
-grep -q "xoauth2-relay is installed but not started" /tmp/install.log \
+grep -q "xoauth2-relay is installed but not enabled or started" /tmp/install.log \
   || { cat /tmp/install.log; fail "the postinst did not say why the relay is not started"; }
 grep -q "no tenant is configured\|has no settings" /tmp/install.log || fail "the postinst did not show check-config's reason"
 ! grep -q 'deb-systemd-invoke start' "$calls" || fail "the skeleton config was started: $(cat "$calls")"
@@ -57,8 +57,9 @@ if out=$(xoauth2-relay check-config 2>&1); then fail "check-config accepts the s
 grep -q "xoauth2-relay init" <<<"$out" || fail "check-config on the skeleton does not point to init: $out"
 ok "check-config refuses the skeleton: $out"
 
-[ -L /etc/systemd/system/multi-user.target.wants/xoauth2-relay.service ] || fail "the unit is not enabled"
-ok "the unit is enabled (it is started only once check-config passes)"
+wants=/etc/systemd/system/multi-user.target.wants/xoauth2-relay.service
+[ ! -e "$wants" ] || fail "the unit is enabled with the skeleton config (it would fail at every boot)"
+ok "the unit is not enabled while the config is the skeleton (no failed unit at every boot)"
 
 # The shipped example, with the files it names (a client secret and the
 # listeners' certificate) next to it, as its comments ask.
@@ -114,7 +115,6 @@ install -o xoauth2-relay -g xoauth2-relay -m 0600 /dev/null /var/spool/xoauth2-r
 # the relay first starts (no systemd runs here, so the test does).
 install -d -o xoauth2-relay -g xoauth2-relay -m 0755 /var/lib/xoauth2-relay
 install -o xoauth2-relay -g xoauth2-relay -m 0600 /dev/null /var/lib/xoauth2-relay/state
-install -m 0600 /dev/null /etc/xoauth2-relay/secrets/contoso.secret
 apt-get install -y -q --reinstall "$deb" >/tmp/reinstall.log 2>&1 || { cat /tmp/reinstall.log; fail "reinstall"; }
 : >"$calls"
 apt-get install -y -q "$deb_up" >/tmp/upgrade.log 2>&1 || { cat /tmp/upgrade.log; fail "upgrade"; }
@@ -133,6 +133,18 @@ done
 [ "$(owner_mode /etc/xoauth2-relay)" = "root:xoauth2-relay 750" ] || fail "after upgrade /etc/xoauth2-relay is $(owner_mode /etc/xoauth2-relay)"
 ok "reinstall of $version, then upgrade to $new_version: relay try-restarted; edited relay.yaml, spool, state and secrets kept"
 
+# A config the new version refuses: restarting would stop the running relay
+# and fail its ExecStartPre=, leaving none. The upgrade keeps it running.
+cp /etc/xoauth2-relay/relay.yaml /root/relay.yaml.good
+echo "no_such_key: 1" >>/etc/xoauth2-relay/relay.yaml
+: >"$calls"
+apt-get install -y -q --reinstall "$deb_up" >/tmp/upgrade2.log 2>&1 || { cat /tmp/upgrade2.log; fail "upgrade with a refused config"; }
+! grep -q "deb-systemd-invoke" "$calls" || fail "an upgrade with a refused config touched the relay: $(cat "$calls")"
+grep -q "was NOT restarted" /tmp/upgrade2.log || { cat /tmp/upgrade2.log; fail "the upgrade did not say why the relay was not restarted"; }
+grep -q "no_such_key" /tmp/upgrade2.log || fail "the upgrade did not show check-config's reason"
+cp /root/relay.yaml.good /etc/xoauth2-relay/relay.yaml
+ok "an upgrade whose binary refuses the config does not restart (stop) the running relay, and says why"
+
 echo "=== remove: the service is stopped, data and configuration stay"
 apt-get remove -y -q xoauth2-relay >/tmp/remove.log 2>&1 || { cat /tmp/remove.log; fail "remove"; }
 grep -qE "^deb-systemd-invoke stop '?xoauth2-relay.service" "$calls" || fail "remove does not stop the relay: $(cat "$calls")"
@@ -141,6 +153,16 @@ for f in /etc/xoauth2-relay/relay.yaml /var/spool/xoauth2-relay/queued.eml /var/
   [ -f "$f" ] || fail "remove deleted $f"
 done
 ok "apt-get remove: the relay is stopped, the binary gone; relay.yaml, spool and state kept"
+
+# Installing it again after a remove (dpkg passes the old version, as for an
+# upgrade) starts the relay like a first installation: the remove stopped it.
+: >"$calls"
+apt-get install -y -q "$deb_up" >/tmp/reinstall2.log 2>&1 || { cat /tmp/reinstall2.log; fail "install after remove"; }
+grep -qE "^deb-systemd-invoke start '?xoauth2-relay.service" "$calls" \
+  || fail "install after remove did not start the relay: $(cat "$calls")"
+[ -L "$wants" ] || fail "install after remove: the unit is not enabled"
+ok "install again after remove: the configured relay is enabled and started"
+apt-get remove -y -q xoauth2-relay >/tmp/remove2.log 2>&1 || { cat /tmp/remove2.log; fail "second remove"; }
 
 echo "=== purge: the relay's data goes"
 apt-get purge -y -q xoauth2-relay >/tmp/purge.log 2>&1 || { cat /tmp/purge.log; fail "purge"; }
@@ -168,7 +190,8 @@ cp "$example_copy" /etc/xoauth2-relay/relay.yaml
 apt-get install -y -q -o Dpkg::Options::=--force-confold "$deb" >/tmp/install2.log 2>&1 \
   || { cat /tmp/install2.log; fail "install over a complete configuration"; }
 grep -qE "^deb-systemd-invoke start '?xoauth2-relay.service" "$calls" || fail "the relay was not started: $(cat "$calls")"
+[ -L "$wants" ] || fail "a complete configuration: the unit is not enabled"
 ! grep -q "not started" /tmp/install2.log || fail "the postinst says not started: $(cat /tmp/install2.log)"
 cmp -s "$example_copy" /etc/xoauth2-relay/relay.yaml || fail "the install replaced the admin's relay.yaml"
-ok "first install over a complete relay.yaml: the admin's file kept, check-config passes, the relay is started"
+ok "first install over a complete relay.yaml: the admin's file kept, check-config passes, the relay is enabled and started"
 echo "=== all package checks passed"

@@ -102,7 +102,9 @@ TEST_CASE("only http:// proxies are accepted, and the reason says TLS stays end 
 TEST_CASE("credentials in a proxy URL are refused without echoing them") {
   EgressProxy p;
   for (const std::string& url : {"http://alice:" + kProxyPassword + "@proxy.corp:3128",
-                                "alice:" + kProxyPassword + "@proxy.corp:3128", std::string("http://alice@proxy.corp:3128")}) {
+                                "alice:" + kProxyPassword + "@proxy.corp:3128", std::string("http://alice@proxy.corp:3128"),
+                                // a password holding "://" must not be taken for a scheme and echoed
+                                std::string("alice:se://cret@proxy.corp:3128")}) {
     auto err = parse(url, p);
     REQUIRE(err);
     CHECK(contains(*err, "proxy_auth_file"));
@@ -139,6 +141,8 @@ TEST_CASE("no_proxy_matches follows curl: domains with their subdomains, IPs, ne
   CHECK_FALSE(no_proxy_matches(none, "login.microsoftonline.com"));
   CHECK(no_proxy_matches({"*"}, "anything.example"));
   CHECK(no_proxy_matches({"*"}, "10.1.2.3"));
+  // curl: "*" only as the whole list; inside a list it is a name like others.
+  CHECK_FALSE(no_proxy_matches({"localhost", "*"}, "anything.example"));
 
   SUBCASE("names") {
     const std::vector<std::string> l{"example.com"};
