@@ -1,5 +1,6 @@
 #include "auth/client_assertion.hpp"
 
+#include "auth/jwt_rsa.hpp"
 #include "conf/openssl_ptr.hpp"
 #include "protocols/base64.hpp"
 
@@ -71,25 +72,6 @@ std::string new_guid() {
                      b[14], b[15]);
 }
 
-std::string sign_ps256(EVP_PKEY* key, const std::string& input) {
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
-  EVP_PKEY_CTX* pctx = nullptr;
-  if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key) != 1 ||
-      EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-      EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1)
-    throw std::runtime_error("cannot set up RSA-PSS signing");
-  std::size_t len = 0;
-  if (EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()),
-                     input.size()) != 1)
-    throw std::runtime_error("cannot sign the client assertion");
-  std::string sig(len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
-                     reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1)
-    throw std::runtime_error("cannot sign the client assertion");
-  sig.resize(len);
-  return sig;
-}
-
 }  // namespace
 
 std::string certificate_thumbprint_s256(const std::string& cert_file) {
@@ -117,10 +99,7 @@ conf::Secret make_client_assertion(const conf::CertificateCredential& cred, cons
   boost::json::object header{{"alg", "PS256"}, {"typ", "JWT"}, {"x5t#S256", base64url_encode(der_sha256(cert.get()))}};
   boost::json::object claims{{"aud", audience}, {"iss", client_id}, {"sub", client_id}, {"jti", new_guid()},
                              {"nbf", t},        {"iat", t},         {"exp", t + 600}};
-  std::string input = base64url_encode(boost::json::serialize(header)) + "." +
-                      base64url_encode(boost::json::serialize(claims));
-  std::string sig = sign_ps256(key.get(), input);
-  return conf::Secret(input + "." + base64url_encode(sig));
+  return sign_rsa_jwt(key.get(), RsaJwtAlg::ps256, boost::json::serialize(header), boost::json::serialize(claims));
 }
 
 }  // namespace xr::auth

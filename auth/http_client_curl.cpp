@@ -3,32 +3,20 @@
 // tenant's extra CA added to the system trust store rather than replacing it.
 #include "auth/http_client.hpp"
 
+#include "auth/curl_https.hpp"
 #include "auth/proxy_route.hpp"
 #include "protocols/secret.hpp"
 
 #include <curl/curl.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <atomic>
 #include <cstring>
-#include <mutex>
 #include <string>
 
 namespace xr::auth {
 namespace {
 
 constexpr std::size_t kMaxResponse = 1 << 20;  // a token answer is a few KiB
-
-struct Easy {
-  Easy() : h(curl_easy_init()) {}
-  ~Easy() {
-    if (h) curl_easy_cleanup(h);
-  }
-  Easy(const Easy&) = delete;
-  Easy& operator=(const Easy&) = delete;
-  CURL* h;
-};
 
 // The body holds the access token: it grows without leaving copies behind,
 // and what is not handed on is wiped.
@@ -51,25 +39,6 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   append_wiping(c->body, std::string_view(data, len));
   return len;
 }
-
-// Called by curl with its OpenSSL SSL_CTX: add the tenant's CA file to the
-// store that already holds the system bundle.
-CURLcode add_ca(CURL*, void* ssl_ctx, void* user) {
-  const auto* path = static_cast<const std::string*>(user);
-  X509_STORE* store = SSL_CTX_get_cert_store(static_cast<SSL_CTX*>(ssl_ctx));
-  return X509_STORE_load_file(store, path->c_str()) == 1 ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
-}
-
-// The proxy's user name and password, split at the first ':' and handed to
-// curl separately (CURLOPT_PROXYUSERPWD would treat a ':' in the password
-// differently than the file means it); wiped when the request ends.
-struct ProxyLogin {
-  std::string user, password;
-  ~ProxyLogin() {
-    wipe_secret(user);
-    wipe_secret(password);
-  }
-};
 
 // What went wrong at the proxy hop, naming the proxy and never a credential:
 // a CONNECT answer other than 2xx, or no answer (unreachable proxy). nullopt
@@ -105,22 +74,15 @@ std::optional<std::string> proxy_hop_failure(CURL* h, CURLcode rc, const HttpReq
   }
 }
 
-int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return static_cast<std::atomic<bool>*>(user)->load() ? 1 : 0;  // non-zero aborts
-}
-
 class CurlHttpClient : public HttpClient {
  public:
   void shutdown() override { stopping_ = true; }
 
-  CurlHttpClient() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  }
+  CurlHttpClient() { curl_init_once(); }
 
   HttpResponse post_form(const HttpRequest& req) override {
     HttpResponse resp;
-    Easy easy;
+    CurlEasy easy;
     if (!easy.h) {
       resp.transport_error = "cannot initialise libcurl";
       return resp;
@@ -133,53 +95,16 @@ class CurlHttpClient : public HttpClient {
     char errbuf[CURL_ERROR_SIZE] = {0};
     curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
     CURL* h = easy.h;
-    curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.form_body.c_str());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.form_body.size()));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "xoauth2-relay");
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(req.total_timeout.count()));
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &collected);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &stopping_);
-    // The config is the single truth about proxies: "" means direct, and an
-    // empty NOPROXY list, so curl never reads http(s)_proxy or NO_PROXY
-    // from the environment on its own.
-    curl_easy_setopt(h, CURLOPT_PROXY, req.proxy_url.c_str());
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "");
-    ProxyLogin login;
-    if (!req.proxy_url.empty()) {
-      // HTTP CONNECT: the proxy sees host and port only; TLS (and its
-      // certificate check) stays between the relay and the endpoint.
-      curl_easy_setopt(h, CURLOPT_PROXYTYPE, static_cast<long>(CURLPROXY_HTTP));
-      curl_easy_setopt(h, CURLOPT_HTTPPROXYTUNNEL, 1L);
-      if (!req.proxy_credentials.empty()) {
-        const std::string& both = req.proxy_credentials.reveal();
-        const auto colon = both.find(':');
-        login.user.reserve(both.size());
-        login.password.reserve(both.size());
-        login.user.append(both, 0, colon);
-        if (colon != std::string::npos) login.password.append(both, colon + 1);
-        curl_easy_setopt(h, CURLOPT_PROXYUSERNAME, login.user.c_str());
-        curl_easy_setopt(h, CURLOPT_PROXYPASSWORD, login.password.c_str());
-        curl_easy_setopt(h, CURLOPT_PROXYAUTH, static_cast<long>(CURLAUTH_BASIC));
-      }
-    }
-    if (req.ca_file) {
-      curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, add_ca);
-      curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, &*req.ca_file);
-    }
+    CurlProxyLogin login;
+    set_https_options(h, {req.url, req.connect_timeout, req.total_timeout, req.ca_file, req.proxy_url,
+                          req.proxy_credentials, errbuf, &stopping_},
+                      login);
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(headers);
     if (rc != CURLE_OK) {

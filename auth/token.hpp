@@ -25,6 +25,10 @@ struct TokenError {
   std::vector<long> aadsts_codes;  // from "error_codes"
   std::string trace_id;
   std::string correlation_id;
+  // OAuth "error_description", cut to 200 printable ASCII characters: Google's
+  // tells apart what `error` does not ("Invalid email or User ID" vs.
+  // "Invalid JWT Signature." under invalid_grant). Holds no secret.
+  std::string description;
   std::string summary;  // what happened, e.g. "AADSTS7000222 client secret expired"
   std::string fix;      // what the admin should do
   bool transient = false;  // worth retrying (network, 5xx, throttling)

@@ -54,7 +54,18 @@ std::string hex_digest(EVP_MD_CTX* ctx) {
 std::string credential_digest(const conf::Tenant& t) {
   std::unique_ptr<EVP_MD_CTX, DigestFree> ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return "digest-unavailable";
-  if (t.certificate) {
+  if (t.provider == conf::Provider::google) {
+    // What the request signs with, and the key file as it is now (a file
+    // replaced before the reload re-parsed it is a change too).
+    feed(ctx.get(), "service-account");
+    if (t.service_account) {
+      feed(ctx.get(), t.service_account->client_email);
+      feed(ctx.get(), t.service_account->client_id);
+      feed(ctx.get(), t.service_account->private_key_id);
+      feed(ctx.get(), t.service_account->private_key.reveal());
+    }
+    if (t.service_account_file) feed_file(ctx.get(), *t.service_account_file);
+  } else if (t.certificate) {
     feed(ctx.get(), "certificate");
     feed_file(ctx.get(), t.certificate->cert_file);
     feed_file(ctx.get(), t.certificate->key_file);
@@ -75,13 +86,15 @@ std::string secret_digest(const conf::Secret& s) {
 
 }  // namespace
 
-TokenIdentity token_identity(const conf::Tenant& t) {
+TokenIdentity token_identity(const TokenTarget& target) {
+  const conf::Tenant& t = target.tenant;
   TokenIdentity id;
   id.token_url = t.token_url();
   id.client_id = t.client_id;
   id.scope = t.scope;
   id.ca_file = t.ca_file.value_or("");
   id.credential_digest = credential_digest(t);
+  id.subject = target.google_subject;
   if (const conf::EgressProxy* p = t.proxy_for(https_target(id.token_url).host)) {
     id.proxy_url = p->url;
     if (!p->credentials.empty()) id.proxy_credential_digest = secret_digest(p->credentials);
@@ -89,9 +102,9 @@ TokenIdentity token_identity(const conf::Tenant& t) {
   return id;
 }
 
-std::map<std::string, TokenIdentity> token_identities(const std::map<std::string, conf::Tenant>& tenants) {
+std::map<std::string, TokenIdentity> token_identities(const std::map<std::string, TokenTarget>& targets) {
   std::map<std::string, TokenIdentity> ids;
-  for (const auto& [name, t] : tenants) ids.emplace(name, token_identity(t));
+  for (const auto& [key, t] : targets) ids.emplace(key, token_identity(t));
   return ids;
 }
 

@@ -6,6 +6,7 @@
 // a corrected tenant id) means the token must be fetched again at once.
 #pragma once
 
+#include "auth/token_keys.hpp"
 #include "conf/config.hpp"
 
 #include <map>
@@ -29,15 +30,20 @@ struct TokenIdentity {
   // fetches again at once and a proxy mistake shows now, not at the refresh.
   std::string proxy_url;
   std::string proxy_credential_digest;
+  // Google keys: the mailbox the token acts as (the JWT's `sub`).
+  std::string subject;
   bool operator==(const TokenIdentity&) const = default;
 };
 
-// Reads the certificate and key files of a certificate credential.
-TokenIdentity token_identity(const conf::Tenant& tenant);
+// Reads the certificate and key files of a certificate credential, and a
+// Google tenant's service account key file.
+TokenIdentity token_identity(const TokenTarget& target);
+inline TokenIdentity token_identity(const conf::Tenant& tenant) { return token_identity(TokenTarget{tenant, ""}); }
 
-std::map<std::string, TokenIdentity> token_identities(const std::map<std::string, conf::Tenant>& tenants);
+// One identity per token key (auth/token_keys.hpp).
+std::map<std::string, TokenIdentity> token_identities(const std::map<std::string, TokenTarget>& targets);
 
-// Tenants of `after` that are new or whose identity differs from `before`
+// Keys of `after` that are new or whose identity differs from `before`
 // (identities taken when `before` was installed), in name order.
 std::vector<std::string> changed_tenants(const std::map<std::string, TokenIdentity>& before,
                                          const std::map<std::string, TokenIdentity>& after);

@@ -1,6 +1,7 @@
 #include "auth/token_provider.hpp"
 
 #include "auth/aadsts.hpp"
+#include "auth/google_token.hpp"
 #include "auth/token_request.hpp"
 #include "protocols/secret.hpp"
 
@@ -53,8 +54,8 @@ void name_the_fix(const conf::Tenant& t, TokenError& e) {
 
 struct TokenProvider::Impl {
   struct TenantState {
-    TenantState(conf::Tenant c, TokenIdentity i) : cfg(std::move(c)), identity(std::move(i)) {}
-    const conf::Tenant cfg;  // immutable: read by workers without the lock
+    TenantState(TokenTarget c, TokenIdentity i) : cfg(std::move(c)), identity(std::move(i)) {}
+    const TokenTarget cfg;  // immutable: read by workers without the lock
     const TokenIdentity identity;
     std::optional<AccessToken> token;
     Clock::time_point refresh_at{};
@@ -172,7 +173,10 @@ struct TokenProvider::Impl {
         }
         HttpResponse resp = http->post_form(req);
         r = consume_token_response(resp, Clock::now());
-        if (!r.ok) name_the_fix(st->cfg, r.error);
+        if (!r.ok && st->cfg.tenant.provider == conf::Provider::google)
+          explain_google_error(st->cfg, r.error);
+        else if (!r.ok)
+          name_the_fix(st->cfg.tenant, r.error);
       }
       wipe_secret(req.form_body);
 
@@ -287,7 +291,7 @@ TokenProvider::~TokenProvider() {
   for (auto& cb : waiters) cb(r);
 }
 
-std::vector<std::string> TokenProvider::set_tenants(const std::map<std::string, conf::Tenant>& tenants) {
+std::vector<std::string> TokenProvider::set_tenants(const std::map<std::string, TokenTarget>& tenants) {
   auto ids = token_identities(tenants);  // file reads: outside the lock
   std::lock_guard g(impl_->mutex);
   std::map<std::string, TokenIdentity> before;
@@ -305,6 +309,25 @@ std::vector<std::string> TokenProvider::set_tenants(const std::map<std::string, 
   impl_->tenants = std::move(next);
   impl_->wake.notify_all();
   return changed;
+}
+
+void TokenProvider::invalidate(const std::string& key, const conf::Secret& refused) {
+  std::lock_guard g(impl_->mutex);
+  auto it = impl_->tenants.find(key);
+  if (it == impl_->tenants.end()) return;
+  auto& st = it->second;
+  // Only the token that was refused: a late 401 for a request made with an
+  // older token must not throw away the fresh one another request fetched.
+  if (!st->token || !(st->token->value == refused)) return;
+  // A fetch in flight brings a new token anyway; dropping what it stores
+  // would only cost another request.
+  if (st->fetching) return;
+  st->token.reset();
+  if (impl_->stopping) return;
+  st->fetching = true;
+  st->retry_at.reset();
+  impl_->queue.emplace_back(key, st);
+  impl_->wake.notify_all();
 }
 
 void TokenProvider::fetch_soon(const std::string& tenant) {

@@ -1,8 +1,10 @@
-// App-only tokens per tenant: client-credentials flow (secret or certificate
-// assertion), one cached token per tenant, refreshed in the background a
-// safety window before expiry, at most one request in flight per tenant, with
-// bounded, jittered retries. A tenant left without a token is tried again in
-// the background with a per-tenant backoff (5 s doubling to 5 min), so its
+// App-only tokens per token key (auth/token_keys.hpp: "contoso",
+// "contoso/graph", "acme/scan@acme.com"): client-credentials flow (secret or
+// certificate assertion) for Microsoft, JWT bearer with `sub` = the mailbox
+// for Google; one cached token per key, refreshed in the background a
+// safety window before expiry, at most one request in flight per key, with
+// bounded, jittered retries. A key left without a token is tried again in
+// the background with a per-key backoff (5 s doubling to 5 min), so its
 // state (and the readiness built on it) recovers without a device asking.
 // Everything blocking runs on the provider's own worker threads; callers are
 // never blocked.
@@ -11,6 +13,7 @@
 #include "auth/http_client.hpp"
 #include "auth/token.hpp"
 #include "auth/token_identity.hpp"
+#include "auth/token_keys.hpp"
 #include "conf/config.hpp"
 
 #include <chrono>
@@ -34,7 +37,8 @@ struct TokenFailure {
 };
 
 // What the provider tells the rest of the relay (logs, readiness). Called on
-// a provider thread; implementations must be thread-safe and quick.
+// a provider thread; implementations must be thread-safe and quick. `tenant`
+// is the token key.
 class TokenObserver {
  public:
   virtual ~TokenObserver() = default;
@@ -70,25 +74,33 @@ class TokenProvider {
   TokenProvider(const TokenProvider&) = delete;
   TokenProvider& operator=(const TokenProvider&) = delete;
 
-  // Installs the tenants of a (re)loaded config. Tenants whose TokenIdentity
-  // (credential, authority, scope, ids) is unchanged keep their cached token
-  // and state; returns the others (new or changed), which start without one.
-  // Reads certificate and key files (for their digest).
-  std::vector<std::string> set_tenants(const std::map<std::string, conf::Tenant>& tenants);
+  // Installs the token keys of a (re)loaded config (auth::token_targets).
+  // Keys whose TokenIdentity (credential, authority, scope, ids, Google
+  // subject) is unchanged keep their cached token and state; returns the
+  // others (new or changed), which start without one. Reads certificate and
+  // key files (for their digest).
+  std::vector<std::string> set_tenants(const std::map<std::string, TokenTarget>& targets);
 
-  // Starts a background fetch for `tenant` now unless it has a usable token
+  // Drops the cached token of `key` if it is still `refused` (Graph answered
+  // 401 to it), so the next get() fetches a new one, and starts that fetch
+  // now unless one is in flight already (its token is then the new one). A
+  // token already replaced is left alone.
+  void invalidate(const std::string& key, const conf::Secret& refused);
+
+  // Starts a background fetch for `tenant` (a token key) now unless it has a usable token
   // or a fetch is in flight; resets its retry backoff. Nobody waits on it:
   // the outcome reaches the observer and stats(), and the token is cached for
   // the first get(). Used at start and after a reload.
   void fetch_soon(const std::string& tenant);
 
   // Delivers a token valid for at least a short margin, from cache or after a
-  // fetch shared with every other caller waiting on the same tenant. The
+  // fetch shared with every other caller waiting on the same key
+  // (auth::token_key(...)). The
   // callback runs on a provider thread (or inline when the cache answers).
   void get(const std::string& tenant, Callback cb);
 
   struct TenantStats {
-    bool known = false;           // the tenant is configured
+    bool known = false;           // the key is configured
     std::uint64_t requests = 0;   // HTTP requests sent
     std::uint64_t failures = 0;
     bool has_token = false;

@@ -2,6 +2,7 @@
 
 #include "auth/aadsts.hpp"
 #include "auth/client_assertion.hpp"
+#include "auth/google_token.hpp"
 #include "auth/proxy_route.hpp"
 
 #include "protocols/secret.hpp"
@@ -76,6 +77,10 @@ TokenError explain_error(const HttpResponse& resp, const boost::json::object& bo
   e.error = string_field(body, "error");
   e.trace_id = string_field(body, "trace_id");
   e.correlation_id = string_field(body, "correlation_id");
+  for (char c : string_field(body, "error_description")) {
+    if (e.description.size() >= 200) break;
+    if (c >= 0x20 && c < 0x7f) e.description += c;  // printable ASCII: a cut never splits a character
+  }
   if (auto it = body.find("error_codes"); it != body.end() && it->value().is_array()) {
     for (const auto& v : it->value().get_array())
       if (v.is_int64()) e.aadsts_codes.push_back(static_cast<long>(v.get_int64()));
@@ -153,6 +158,12 @@ bool build_token_request(const conf::Tenant& tenant, Clock::time_point now, Http
   }
   req.form_body = form_encode(fields);
   return true;
+}
+
+bool build_token_request(const TokenTarget& target, Clock::time_point now, HttpRequest& req, TokenError& err) {
+  if (target.tenant.provider == conf::Provider::google)
+    return build_google_token_request(target, now, req, err);
+  return build_token_request(target.tenant, now, req, err);
 }
 
 TokenResult parse_token_response(const HttpResponse& resp, Clock::time_point now) {

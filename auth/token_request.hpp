@@ -5,6 +5,7 @@
 
 #include "auth/http_client.hpp"
 #include "auth/token.hpp"
+#include "auth/token_keys.hpp"
 #include "conf/config.hpp"
 
 #include <string>
@@ -21,6 +22,10 @@ std::string form_encode(const std::vector<std::pair<std::string_view, std::strin
 // On failure (unreadable certificate or key) returns false and fills `err`
 // with a non-transient, explained error.
 bool build_token_request(const conf::Tenant& tenant, Clock::time_point now, HttpRequest& req, TokenError& err);
+
+// The POST for one token key: the tenant's own request for Microsoft keys,
+// the JWT bearer grant for a Google mailbox (auth/google_token.hpp).
+bool build_token_request(const TokenTarget& target, Clock::time_point now, HttpRequest& req, TokenError& err);
 
 // Reads the HTTP answer: a token with its expiry, or an explained error.
 // Keeps nothing of an error body except codes and ids.

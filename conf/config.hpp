@@ -49,6 +49,39 @@ enum class Delivery {
 };
 const char* to_string(Delivery);
 
+// `tenants.X.provider`: whose identity platform issues the tokens.
+enum class Provider { microsoft, google };
+const char* to_string(Provider);
+
+// `tenants.X.smtp.via`: how a Microsoft tenant's SMTP messages leave.
+enum class SmtpVia {
+  smtp,   // SMTP AUTH XOAUTH2 to tenant.smtp (default)
+  graph,  // Microsoft Graph sendMail (for tenants that switch SMTP AUTH off)
+};
+const char* to_string(SmtpVia);
+
+// `tenants.X.graph`: Microsoft Graph, for `smtp: {via: graph}`.
+struct GraphSettings {
+  std::string endpoint = "https://graph.microsoft.com";      // national clouds and tests change it
+  std::string scope = "https://graph.microsoft.com/.default";  // the token scope for Graph calls
+  std::size_t max_concurrent_per_mailbox = 4;                // Graph's own limit per app and mailbox
+  // Messages above Graph's request limit (~3 MB of MIME): refused at SIZE or
+  // DATA with 552 5.3.4 (default), or sent through an upload session, which
+  // needs Mail.ReadWrite.
+  enum class LargeMessages { refuse, upload };
+  LargeMessages large_messages = LargeMessages::refuse;
+};
+
+// A Google service account's JSON key (`service_account_file`), loaded at
+// config load time and again at every reload, like a client secret.
+struct ServiceAccount {
+  std::string client_email;    // the JWT's `iss`
+  std::string client_id;       // what the admin authorises for domain-wide delegation
+  std::string private_key_id;  // the JWT header's `kid`
+  std::string token_uri = "https://oauth2.googleapis.com/token";  // the key file's own
+  Secret private_key;          // PEM (RSA); never logged
+};
+
 struct CertificateCredential {
   std::string cert_file;  // absolute path (PEM)
   std::string key_file;   // absolute path (PEM, unencrypted)
@@ -56,6 +89,7 @@ struct CertificateCredential {
 
 struct Tenant {
   std::string name;       // the key under `tenants:`
+  Provider provider = Provider::microsoft;
   std::string tenant_id;  // directory GUID or verified domain
   std::string client_id;
   // Exactly one credential source. The secret's value is loaded at config
@@ -75,6 +109,13 @@ struct Tenant {
   Endpoint pop3{"outlook.office365.com", 995, TlsMode::implicit, 16};
   const Endpoint& endpoint(Protocol p) const { return p == Protocol::smtp ? smtp : p == Protocol::imap ? imap : pop3; }
   std::optional<std::string> ca_file;  // absolute path; extra CA for upstream TLS and token endpoint
+  SmtpVia smtp_via = SmtpVia::smtp;    // Microsoft tenants only
+  GraphSettings graph;                 // used when smtp_via == graph
+  // Google tenants: the key file (absolute path) and what it holds. Tokens
+  // are then per mailbox (JWT bearer, `sub` = the mailbox), scope
+  // `scope` (default for Google: https://mail.google.com/).
+  std::optional<std::string> service_account_file;
+  std::optional<ServiceAccount> service_account;
   // Outbound HTTP proxy (conf/egress_proxy.hpp): the tenant's `proxy:` or,
   // when absent, the environment's HTTPS_PROXY/https_proxy; `proxy: none`
   // leaves it empty whatever the environment says.
@@ -86,8 +127,10 @@ struct Tenant {
   // The proxy to reach `host` through; nullptr: connect directly.
   const EgressProxy* proxy_for(std::string_view host) const;
 
-  // {authority}/{tenant_id}/oauth2/v2.0/token
+  // {authority}/{tenant_id}/oauth2/v2.0/token; a Google tenant's: the key
+  // file's token_uri.
   std::string token_url() const {
+    if (provider == Provider::google) return service_account ? service_account->token_uri : std::string();
     std::string base = authority;
     while (!base.empty() && base.back() == '/') base.pop_back();
     return base + "/" + tenant_id + "/oauth2/v2.0/token";

@@ -85,8 +85,17 @@ void warn_about_secret(LoadContext& ctx, const Entry& e, const std::string& wher
                                             "last character (one final newline is fine)");
 }
 
-void read_endpoint(LoadContext& ctx, const Entry& e, Protocol protocol, Endpoint& ep) {
-  MapReader m(ctx.diag, e, {"host", "port", "tls", "max_connections_per_mailbox", "max_messages_per_minute"});
+// `via` (smtp only) is handed back for read_graph, which needs the provider.
+void read_endpoint(LoadContext& ctx, const Entry& e, Protocol protocol, Endpoint& ep,
+                   std::optional<Entry>* via = nullptr) {
+  MapReader m(ctx.diag, e, {"host", "port", "tls", "max_connections_per_mailbox", "max_messages_per_minute", "via"});
+  if (auto c = m.get("via")) {
+    if (protocol != Protocol::smtp || via == nullptr)
+      ctx.diag.add(c->key_mark, c->path, std::string("via applies to smtp only (how messages leave: smtp or graph); "
+                                                     "move it under smtp: or remove it from ") + to_string(protocol) + ":");
+    else
+      *via = c;
+  }
   // Known under every protocol so a misplaced key gets this hint, not
   // "unknown key": only SMTP submissions go through the spool's pacing.
   if (auto c = m.get("max_messages_per_minute")) {
@@ -207,13 +216,11 @@ void read_secret_expiry(LoadContext& ctx, const Entry& e, Tenant& t) {
   t.client_secret_expires = std::chrono::sys_days(ymd);
 }
 
-void load_tenant(LoadContext& ctx, const std::string& name, const Entry& e, Config& cfg) {
-  MapReader m(ctx.diag, e,
-              {"tenant_id", "client_id", "client_secret_file", "client_secret_env", "certificate", "authority", "scope",
-               "smtp", "imap", "pop3", "ca_file", "client_secret_expires", "proxy", "proxy_auth_file", "no_proxy"});
-  if (!m.is_map()) return;
-  Tenant t;
-  t.name = name;
+// A Microsoft tenant's app registration: ids, credential, authority, scope.
+void read_microsoft(LoadContext& ctx, const MapReader& m, Tenant& t) {
+  if (auto f = m.get("service_account_file"))
+    ctx.diag.add(f->key_mark, f->path, "service_account_file is for Google Workspace tenants; add provider: google "
+                                       "to this tenant, or remove service_account_file");
   if (auto f = m.require("tenant_id", "the Directory (tenant) ID from Entra ID, or a verified domain")) {
     if (auto v = read_string(ctx.diag, *f)) {
       if (is_guid(*v) || is_domain(*v)) t.tenant_id = *v;
@@ -248,11 +255,28 @@ void load_tenant(LoadContext& ctx, const std::string& name, const Entry& e, Conf
         t.scope = *v;
     }
   }
-  if (auto f = m.get("smtp")) read_endpoint(ctx, *f, Protocol::smtp, t.smtp);
+}
+
+void load_tenant(LoadContext& ctx, const std::string& name, const Entry& e, Config& cfg) {
+  MapReader m(ctx.diag, e,
+              {"tenant_id", "client_id", "client_secret_file", "client_secret_env", "certificate", "authority", "scope",
+               "smtp", "imap", "pop3", "ca_file", "client_secret_expires", "proxy", "proxy_auth_file", "no_proxy",
+               "graph", "provider", "service_account_file"});
+  if (!m.is_map()) return;
+  Tenant t;
+  t.name = name;
+  read_provider(ctx, m, t);  // conf/load_google.cpp
+  if (t.provider == Provider::google)
+    read_google(ctx, m, t);  // its key file, scope and Google's endpoints; Microsoft's keys refused
+  else
+    read_microsoft(ctx, m, t);
+  std::optional<Entry> smtp_via;
+  if (auto f = m.get("smtp")) read_endpoint(ctx, *f, Protocol::smtp, t.smtp, &smtp_via);
   if (auto f = m.get("imap")) read_endpoint(ctx, *f, Protocol::imap, t.imap);
   if (auto f = m.get("pop3")) read_endpoint(ctx, *f, Protocol::pop3, t.pop3);
   if (auto f = m.get("ca_file"); f && !f->value.IsNull()) t.ca_file = read_file_path(ctx, *f);
   read_tenant_proxy(ctx, m, t);
+  read_graph(ctx, m, smtp_via, t);  // after the provider: Graph is Microsoft's only
   cfg.tenants[name] = std::move(t);
 }
 

@@ -68,5 +68,14 @@ std::optional<Delivery> read_delivery(LoadContext& ctx, const Entry& e);
 // A tenant's `proxy:`, `proxy_auth_file:` and `no_proxy:`, or HTTPS_PROXY and
 // NO_PROXY from the environment (conf/load_proxy.cpp).
 void read_tenant_proxy(LoadContext& ctx, const MapReader& m, Tenant& t);
+// A tenant's `provider:` (microsoft when absent), then for google its
+// `service_account_file` (parsed, the key loaded as RSA), `scope` and
+// Google's smtp/imap/pop3 defaults, refusing Microsoft's keys
+// (conf/load_google.cpp).
+void read_provider(LoadContext& ctx, const MapReader& tenant, Tenant& t);
+void read_google(LoadContext& ctx, const MapReader& tenant, Tenant& t);
+// A tenant's `smtp: {via: ...}` (the entry read_endpoint found, if any) and
+// `graph:` block; after the provider is known (conf/load_graph.cpp).
+void read_graph(LoadContext& ctx, const MapReader& tenant, const std::optional<Entry>& via, Tenant& t);
 
 }  // namespace xr::conf

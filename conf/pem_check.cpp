@@ -238,4 +238,17 @@ std::optional<std::string> first_pem_error(const std::vector<PemFinding>& findin
   return std::nullopt;
 }
 
+std::optional<std::string> rsa_private_key_problem(const std::string& pem) {
+  const PemKinds kinds = classify(pem);
+  if (kinds.encrypted_key) return std::string("the private key is encrypted; the relay needs it unencrypted");
+  if (!kinds.private_key) return std::string("it holds no PEM private key (-----BEGIN PRIVATE KEY-----)");
+  BioPtr bio(mem_bio(pem));
+  auto no_pass = [](char*, int, int, void*) { return 0; };
+  PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_pass, nullptr) : nullptr);
+  if (!key) return "the private key cannot be read (" + openssl_reason() + ")";
+  if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA)
+    return std::string("the private key is ") + key_type(key.get()) + " key; Google service account keys are RSA";
+  return std::nullopt;
+}
+
 }  // namespace xr::conf

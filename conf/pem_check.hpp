@@ -31,6 +31,11 @@ struct PemFinding {
 std::vector<PemFinding> check_cert_and_key(const std::string& cert_file, const std::string& key_file, PemUse use,
                                            std::chrono::system_clock::time_point now);
 
+// An RSA private key given as PEM text (a Google service account's
+// `private_key`): nullopt when it loads, unencrypted, as RSA; else why not
+// (never key material).
+std::optional<std::string> rsa_private_key_problem(const std::string& pem);
+
 // The first error's message, or nullopt: for callers that refuse.
 std::optional<std::string> first_pem_error(const std::vector<PemFinding>& findings);
 

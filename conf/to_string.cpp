@@ -59,6 +59,22 @@ const char* to_string(Delivery d) {
   return "?";
 }
 
+const char* to_string(Provider p) {
+  switch (p) {
+    case Provider::microsoft: return "microsoft";
+    case Provider::google: return "google";
+  }
+  return "?";
+}
+
+const char* to_string(SmtpVia v) {
+  switch (v) {
+    case SmtpVia::smtp: return "smtp";
+    case SmtpVia::graph: return "graph";
+  }
+  return "?";
+}
+
 std::string Listener::name() const {
   // IPv6 in brackets so the port stays unambiguous: "smtp:[::]:587".
   std::string host = address.find(':') != std::string::npos ? "[" + address + "]" : address;

@@ -8,6 +8,8 @@
 #include "protocols/imap_client.hpp"
 #include "protocols/pop3_client.hpp"
 #include "relay/asio.hpp"
+#include "relay/doctor/google_checks.hpp"
+#include "relay/doctor/graph_checks.hpp"
 #include "relay/doctor_plan.hpp"
 #include "relay/doctor_report.hpp"
 #include "relay/tls.hpp"
@@ -60,13 +62,21 @@ class Doctor {
   Doctor(const conf::Config& cfg, const DoctorOptions& o) : cfg_(cfg), plan_(plan_doctor(cfg, o.tenant, o.mailbox)) {}
 
   std::vector<DoctorRow> run() {
-    for (const auto& name : plan_.tenants) check_tenant(name);
+    for (const auto& name : plan_.tenants) {
+      check_tenant(name);
+      graph_.check_tenant(name);  // smtp: {via: graph} tenants only
+    }
     for (const auto& m : plan_.mailboxes) {
       for (auto p : m.protocols) {
-        const auto& state = tenants_[m.tenant];
+        if (p == conf::Protocol::smtp && sends_via_graph(cfg_.tenants.at(m.tenant))) {
+          graph_.check_mailbox(m);  // no SMTP login: the tenant's SMTP AUTH may well be off
+          continue;
+        }
+        const auto& state = state_for(m);  // a Google tenant's token is per mailbox
         DoctorRow row{m.tenant, m.mailbox, conf::to_string(p), "login", false, "", ""};
         if (!state.token_ok) {
-          row.result = "not tried: no token for this tenant";
+          row.result = is_google(cfg_.tenants.at(m.tenant)) ? "not tried: no token for this mailbox"
+                                                             : "not tried: no token for this tenant";
           rows_.push_back(row);
           continue;
         }
@@ -82,8 +92,22 @@ class Doctor {
   const DoctorPlan& plan() const { return plan_; }
 
  private:
+  // The tenant's token; for a Google tenant this mailbox's, fetched at its
+  // first protocol (a "token" row per mailbox: relay/doctor/google_checks).
+  const TenantState& state_for(const DoctorMailbox& m) {
+    if (!is_google(cfg_.tenants.at(m.tenant))) return tenants_[m.tenant];
+    auto [it, fresh] = google_states_.try_emplace(m.tenant + "/" + m.mailbox);
+    if (fresh)
+      if (auto token = google_.mailbox_token(m)) {
+        it->second.token_ok = true;
+        it->second.token = std::move(*token);
+      }
+    return it->second;
+  }
+
   void check_tenant(const std::string& name) {
     const auto& t = cfg_.tenants.at(name);
+    if (is_google(t)) return google_.check_tenant(name);  // no tenant-wide token: per mailbox
     auto& state = tenants_[name];
     // The credential first: an expired one explains a failing token request.
     try {
@@ -145,7 +169,8 @@ class Doctor {
     for (const auto& m : plan_.mailboxes)
       if (m.tenant == name)
         for (auto p : m.protocols)
-          if (std::find(needed.begin(), needed.end(), auth::required_role(p)) == needed.end())
+          if (!(p == conf::Protocol::smtp && sends_via_graph(t)) &&  // Graph's role has its own row
+              std::find(needed.begin(), needed.end(), auth::required_role(p)) == needed.end())
             needed.emplace_back(auth::required_role(p));
     for (const auto& r : needed)
       if (!c.has_role(r)) missing.push_back(r);
@@ -259,6 +284,7 @@ class Doctor {
   // A refused login: a missing role is already reported (and is the cause);
   // otherwise it is the Exchange side: service principal or mailbox access.
   std::string refused_fix(const DoctorMailbox& m, const conf::Tenant& t, const TenantState& state, conf::Protocol p) {
+    if (is_google(t)) return fix_google_login(t, p);
     const char* role = auth::required_role(p);
     if (state.claims && !state.claims->has_role(role))
       return fmt::format("the token lacks {}; see the roles fix above", role);
@@ -358,6 +384,9 @@ class Doctor {
   std::map<std::string, TenantState> tenants_;
   std::map<std::string, std::shared_ptr<ssl::context>> upstream_tls_;
   std::vector<DoctorRow> rows_;
+  GraphDoctor graph_{cfg_, rows_};
+  std::map<std::string, TenantState> google_states_;  // "tenant/mailbox"
+  GoogleDoctor google_{cfg_, rows_};
 };
 
 }  // namespace

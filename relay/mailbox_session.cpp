@@ -1,5 +1,6 @@
 #include "relay/mailbox_session.hpp"
 
+#include "auth/login_refusal.hpp"
 #include "protocols/imap_client.hpp"
 #include "protocols/imap_server.hpp"
 #include "protocols/pop3_client.hpp"
@@ -282,7 +283,7 @@ class MailboxSession : public SessionCore {
       refuse(LoginOutcome::unavailable, "Too many connections to this mailbox, try again later");
       co_return;
     }
-    auto token = co_await wait_for_token(svc_.tokens, grant_->tenant, cfg_.limits.token_timeout);
+    auto token = co_await wait_for_token(svc_.tokens, tenant, P::protocol, grant_->mailbox, cfg_.limits.token_timeout);
     if (!token.ok) {
       log(LogLevel::error, "token_unavailable",
           {{"tenant", grant_->tenant}, {"error", token.error.summary}, {"fix", token.error.fix}});
@@ -320,7 +321,9 @@ class MailboxSession : public SessionCore {
       const bool busy = client.failure() == LoginFailure::temporary;
       count_upstream_login(refused ? "refused" : "unavailable");
       std::string cause = "-";
-      if (refused)
+      if (refused && tenant.provider == conf::Provider::google)
+        cause = auth::google_login_refused_cause(tenant, P::protocol);
+      else if (refused)
         cause = std::string("the app lacks the ") + P::role +
                 " role or Exchange access to this mailbox (Add-MailboxPermission), "
                 "or the service principal is not registered (New-ServicePrincipal)";

@@ -19,6 +19,7 @@
 namespace xr::relay {
 
 class DeliveryEngine;
+class GraphRunner;
 
 struct ConfigSnapshot {
   conf::Config config;
@@ -44,6 +45,8 @@ struct Services {
   std::atomic<DeliveryEngine*>& spool;
   // The brute-force throttle: checked before any password check.
   auth::AuthThrottle& throttle;
+  // Microsoft Graph sendMail (tenants with smtp: {via: graph}), on its own pool.
+  GraphRunner& graph;
 };
 
 // A short id for correlating a session's log lines.

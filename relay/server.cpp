@@ -1,11 +1,13 @@
 #include "relay/server.hpp"
 
 #include "auth/credential_expiry.hpp"
+#include "auth/token_keys.hpp"
 #include "auth/token_provider.hpp"
 #include "protocols/imap_server.hpp"
 #include "protocols/pop3_server.hpp"
 #include "protocols/smtp_server.hpp"
 #include "relay/admin_server.hpp"
+#include "relay/graph/graph_runner.hpp"
 #include "relay/asio.hpp"
 #include "relay/listen_socket.hpp"
 #include "relay/mailbox_session.hpp"
@@ -97,13 +99,15 @@ class Server {
         login_cache_(snapshot_->config.limits.login_cache_ttl),
         blocking_(2),
         throttle_(snapshot_->config.limits, snapshot_->config.trusted_networks),
-        services_{log_, tokens_, login_cache_, blocking_, active_, mailbox_slots_, metrics_, spool_, throttle_},
+        graph_(graph::make_curl_client()),
+        services_{log_, tokens_, login_cache_, blocking_, active_, mailbox_slots_, metrics_, spool_, throttle_,
+                  graph_},
         token_status_(tokens_) {
     int n = opts.io_threads > 0 ? opts.io_threads : int(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<net::io_context>(1));
     // A fetch's outcome (provider thread) updates STATUS= on the main context.
     token_events_.on_change([this] { net::post(*contexts_[0], [this] { publish_token_status(); }); });
-    tokens_.set_tenants(snapshot_->config.tenants);
+    tokens_.set_tenants(auth::token_targets(snapshot_->config));
     metrics_.set("xoauth2_relay_build_info", {{"version", XR_VERSION}}, 1);
   }
 
@@ -146,7 +150,7 @@ class Server {
     // key files are read as the service user, as every later refresh will):
     // a wrong secret shows as token_failed with its fix within seconds, not
     // when the first printer logs in. Sessions share these fetches.
-    const auto fetching = fetch_tokens(all_tenants(current()->config));
+    const auto fetching = fetch_tokens(all_token_keys(current()->config));
 
     log_.info("", "ready", {{"listeners", std::to_string(acceptors_.size())},
                             {"io_threads", std::to_string(contexts_.size())},
@@ -357,11 +361,14 @@ class Server {
     auto snap = current();
     const auto now = SysClock::now();
     std::vector<std::pair<MetricLabels, double>> token_expiry, credential_expiry, waiting;
-    for (const auto& [name, tenant] : snap->config.tenants) {
-      auto st = tokens_.stats(name);
+    // Per token key ("contoso", "contoso/graph", "acme/scan@acme.com").
+    for (const auto& key : all_token_keys(snap->config)) {
+      auto st = tokens_.stats(key);
       if (st.has_token)
-        token_expiry.push_back({{{"tenant", name}},
+        token_expiry.push_back({{{"tenant", key}},
                                 std::chrono::duration<double>(st.expires_at - auth::Clock::now()).count()});
+    }
+    for (const auto& [name, tenant] : snap->config.tenants) {
       if (auto e = expiry_of(tenant))
         credential_expiry.push_back({{{"tenant", name}}, std::chrono::duration<double>(e->at - now).count()});
     }
@@ -395,10 +402,10 @@ class Server {
 
   // --- tokens at start and reload ---------------------------------------------
 
-  static std::vector<std::string> all_tenants(const conf::Config& cfg) {
-    std::vector<std::string> names;
-    for (const auto& [name, tenant] : cfg.tenants) names.push_back(name);
-    return names;
+  // Every token the config needs (auth/token_keys.hpp): a Microsoft
+  // tenant's, its Graph token, a Google tenant's per mapped mailbox.
+  static std::vector<std::string> all_token_keys(const conf::Config& cfg) {
+    return auth::token_keys(cfg);
   }
 
   // Background fetches; returns the names for the log ("-" for none).
@@ -529,8 +536,8 @@ class Server {
     // Unchanged tenants keep their token; new and changed ones are fetched at
     // once, and so is an unchanged tenant that has none (the admin may have
     // fixed its app in the portal: a reload is the moment to try again).
-    auto refetch = tokens_.set_tenants(snap->config.tenants);
-    for (const auto& [name, tenant] : snap->config.tenants) {
+    auto refetch = tokens_.set_tenants(auth::token_targets(snap->config));
+    for (const auto& name : all_token_keys(snap->config)) {
       const auto st = tokens_.stats(name);
       if (!st.usable && !st.fetching && std::find(refetch.begin(), refetch.end(), name) == refetch.end())
         refetch.push_back(name);
@@ -616,6 +623,8 @@ class Server {
       registry_.interrupt_all(StopPhase::cut);
       // Spooled messages in flight stay queued and are retried after the restart.
       if (engine_) engine_->cut();
+      // Graph sends still running end now (a device hears nothing: no false 250).
+      graph_.shutdown();
       co_await wait_for_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(5));
     }
     if (active_.load() > 0) log_.warn("", "shutdown_forced", {{"sessions_cut", active_.load()}});
@@ -644,6 +653,7 @@ class Server {
   MailboxSlots mailbox_slots_;
   std::atomic<DeliveryEngine*> spool_{nullptr};
   auth::AuthThrottle throttle_;
+  GraphRunner graph_;  // before services_, which refers to it
   Services services_;
   TokenStatus token_status_;  // main context only
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;

@@ -1,11 +1,15 @@
 #include "relay/smtp_session.hpp"
 
 #include "auth/access_policy.hpp"
+#include "auth/login_refusal.hpp"
+#include "graph/bcc_prefix.hpp"
+#include "graph/graph_client.hpp"
 #include "protocols/exchange_diagnosis.hpp"
 #include "protocols/header_guard.hpp"
 #include "protocols/smtp_path.hpp"
 #include "protocols/smtp_server.hpp"
 #include "relay/connection.hpp"
+#include "relay/graph/graph_transaction.hpp"
 #include "relay/session/device_hints.hpp"
 #include "relay/session_core.hpp"
 #include "relay/session_registry.hpp"
@@ -220,6 +224,7 @@ class SmtpSession : public SessionCore {
             }
           }
           if (spool_txn_) spool_->write(data);
+          else if (graph_txn_) graph_->write(data);
           else co_await send_message_data(data);
           break;
         }
@@ -240,6 +245,7 @@ class SmtpSession : public SessionCore {
           // A DATA stream cannot be cancelled in SMTP: dropping the upstream
           // connection is the only way to make sure the message is not sent.
           if (spool_txn_) spool_->reset();
+          else if (graph_txn_) end_graph_txn();
           else if (upstream_) upstream_->abandon();
           guard_.reset();
           log(LogLevel::warn, "message_aborted",
@@ -301,8 +307,20 @@ class SmtpSession : public SessionCore {
       revoke();
       co_return;
     }
-    if (spooling()) {
+    if (graph_direct()) {
+      // No upstream login to try: the Graph token stands in for it, so a
+      // tenant without one hears 454 at AUTH, as with SMTP upstream.
+      const bool have_token = co_await graph_token_ready();
+      if (!have_token) {
+        login_outcome("upstream_unavailable");
+        machine_.complete_auth(smtp::AuthOutcome::temporary);
+        grant_.reset();
+        co_return;
+      }
+    }
+    if (spooling() || graph_direct()) {
       // Store and forward: Office 365 is the delivery engine's business.
+      // Graph: no SMTP upstream at all; each message is one sendMail.
       login_outcome("ok");
       machine_.complete_auth(smtp::AuthOutcome::ok);
       co_return;
@@ -388,12 +406,21 @@ class SmtpSession : public SessionCore {
   // Outside open_upstream's coroutine frame: its Field temporaries would
   // grow the frame, which GCC 12 then mis-sizes (-Wmismatched-new-delete).
   void log_upstream_failed(const UpstreamLogin& login) {
-    auto explanation = smtp::explain_exchange_reply(login.reply);
+    const auto& tenant = access_.grant_snap()->config.tenants.at(grant_->tenant);
+    auto explanation = auth::explain_smtp_login_reply(tenant, login.reply);  // Exchange's or Google's set-up
     log(login.status == UpstreamLogin::Status::refused ? LogLevel::error : LogLevel::warn, "upstream_failed",
         {{"upstream", upstream_->peer()}, {"mailbox", grant_->mailbox}, {"tenant", grant_->tenant},
          {"status", to_string(login.status)}, {"hop", to_string(login.hop)}, {"proxy", upstream_->proxy_url()},
          {"reply", login.said()}, {"detail", login.detail},
          {"likely_cause", explanation.empty() ? "-" : explanation}});
+  }
+
+  // The token for this grant's mailbox (auth::token_key), in a frame of its
+  // own: the same co_await inside open_upstream() makes GCC 12 mis-size that
+  // frame (-Wmismatched-new-delete).
+  net::awaitable<auth::TokenResult> smtp_token(const conf::Tenant& tenant) {
+    co_return co_await wait_for_token(svc_.tokens, tenant, conf::Protocol::smtp, grant_->mailbox,
+                                      cfg_.limits.token_timeout);
   }
 
   // Connects and logs in to the grant's tenant. nullopt on success, else the
@@ -417,7 +444,7 @@ class SmtpSession : public SessionCore {
       }
       if (ms_since(t0) > 1000) log(LogLevel::info, "mailbox_slot", {{"waited_ms", ms_since(t0)}});
     }
-    auto token = co_await wait_for_token(svc_.tokens, grant_->tenant, cfg_.limits.token_timeout);
+    auto token = co_await smtp_token(tenant);
     if (!token.ok) {
       log(LogLevel::error, "token_unavailable",
           {{"tenant", grant_->tenant}, {"error", token.error.summary}, {"fix", token.error.fix}});
@@ -488,8 +515,11 @@ class SmtpSession : public SessionCore {
       }
       spool_txn_ = spooling();
       if (spool_txn_) co_return spool_mail(from, cmd);
+      graph_txn_ = graph_direct();
+      if (graph_txn_) co_return graph_mail(from, cmd);
     }
     if (spool_txn_) co_return spool_command(cmd);
+    if (graph_txn_) co_return graph_command(cmd);
     if (cmd.kind == K::mail) {
       if (!upstream_ || !upstream_->alive()) {
         if (upstream_) upstream_bytes_ += upstream_->bytes_sent();
@@ -571,6 +601,7 @@ class SmtpSession : public SessionCore {
   // device hears the refusal at the end of its DATA.
   void drop_refused_message() {
     if (spool_txn_) spool_->reset();
+    else if (graph_txn_) end_graph_txn();
     else if (upstream_) upstream_->abandon();
     log(LogLevel::warn, "message_refused",
         {{"reason", guard_->reason()}, {"from", guard_->from().empty() ? "-" : guard_->from()},
@@ -591,6 +622,7 @@ class SmtpSession : public SessionCore {
     auto reply = guard_->reply();
     guard_.reset();
     spool_txn_ = false;
+    graph_txn_ = false;
     ++messages_failed_;
     count_message("rejected");
     return reply;
@@ -612,6 +644,7 @@ class SmtpSession : public SessionCore {
         co_return refused_message_reply();
       }
       if (spool_txn_) spool_->write(rewritten_);
+      else if (graph_txn_) graph_->write(rewritten_);
       else co_await send_message_data(rewritten_);
       message_id_ = guard_->message_id();
       if (!guard_->replaced().empty())
@@ -623,6 +656,7 @@ class SmtpSession : public SessionCore {
     }
     const auto bare_lf = machine_.message_bare_lf();
     if (spool_txn_) co_return co_await spool_finish(bare_lf);
+    if (graph_txn_) co_return co_await graph_finish(bare_lf);
     std::optional<smtp::Reply> reply;
     if (upstream_ && upstream_->alive()) reply = co_await upstream_->message_end();
     if (!reply) {
@@ -648,6 +682,66 @@ class SmtpSession : public SessionCore {
     co_return *reply;
   }
 
+  // --- Microsoft Graph (smtp: {via: graph}, delivery: direct) -----------------
+
+  bool graph_direct() const {
+    if (!grant_ || spooling()) return false;
+    const auto gsnap = access_.grant_snap();
+    auto it = gsnap->config.tenants.find(grant_->tenant);
+    return it != gsnap->config.tenants.end() && GraphTransaction::applies(it->second);
+  }
+
+  smtp::Reply graph_mail(const std::string& from, const smtp::Command& cmd) {
+    if (!graph_) graph_ = std::make_unique<GraphTransaction>(svc_, id_);
+    auto reply = graph_->mail(access_.grant_snap(), grant_->tenant, grant_->mailbox, from, cmd.params);
+    if (reply.klass() == 2) {
+      envelope_from_ = from.empty() ? "<>" : from;
+      envelope_rcpts_ = 0;
+    } else {
+      graph_txn_ = false;
+      ++messages_failed_;
+    }
+    return reply;
+  }
+
+  smtp::Reply graph_command(const smtp::Command& cmd) {
+    switch (cmd.kind) {
+      case smtp::CommandKind::rcpt: ++envelope_rcpts_; return graph_->rcpt(cmd.address);
+      case smtp::CommandKind::data: return graph_->data();
+      case smtp::CommandKind::rset: end_graph_txn(); return smtp::make_reply(250, "2.0.0 OK");
+      default: return smtp::make_reply(250, "2.0.0 OK");
+    }
+  }
+
+  // Whether the tenant's Graph token can be had now (logged when not).
+  net::awaitable<bool> graph_token_ready() {
+    const auto gsnap = access_.grant_snap();
+    const auto& tenant = gsnap->config.tenants.at(grant_->tenant);
+    auto token = co_await wait_for_token(svc_.tokens, tenant, conf::Protocol::smtp, grant_->mailbox,
+                                         cfg_.limits.token_timeout);
+    if (!token.ok) log_graph_token_unavailable(token.error.summary, token.error.fix);
+    co_return token.ok;
+  }
+
+  // Outside the coroutine (GCC 12 frames: no Field list in it).
+  void log_graph_token_unavailable(const std::string& error, const std::string& fix) {
+    log(LogLevel::error, "token_unavailable", {{"tenant", grant_->tenant}, {"for", "graph"}, {"error", error}, {"fix", fix}});
+  }
+
+  void end_graph_txn() {
+    if (graph_) graph_->reset();
+    graph_txn_ = false;
+  }
+
+  net::awaitable<smtp::Reply> graph_finish(std::size_t bare_lf) {
+    graph_txn_ = false;
+    const std::string message_id = message_id_;
+    auto reply = co_await graph_->finish(message_id, bare_lf);
+    if (graph_->ok()) ++messages_ok_;
+    else ++messages_failed_;
+    co_return reply;
+  }
+
   // --- store and forward (delivery: spool) ----------------------------------
 
   bool spooling() const { return grant_ && grant_->delivery == conf::Delivery::spool; }
@@ -663,6 +757,13 @@ class SmtpSession : public SessionCore {
     }
     if (!spool_) spool_.emplace(*engine);
     spool_->set_origin(id_, client_, grant_->user, grant_->tenant, grant_->mailbox);
+    // Never queue what Graph cannot take (its delivery could only bounce).
+    if (const auto limit = spool_graph_limit(); limit && spooled_size_param(cmd.params) > *limit) {
+      spool_txn_ = false;
+      log(LogLevel::warn, "message_refused", {{"reason", "too_large_for_graph"}, {"mailbox", grant_->mailbox},
+                                              {"limit", *limit}, {"reply", "552 5.3.4"}, {"for", "spool"}});
+      return GraphTransaction::too_large_reply(*limit);
+    }
     auto reply = spool_->mail(from, cmd.address, cmd.params);
     if (reply.code != 250) {
       spool_txn_ = false;
@@ -690,7 +791,35 @@ class SmtpSession : public SessionCore {
     }
   }
 
+  // A spooled message for a Graph tenant: graph::max_raw_message, less room
+  // for the Bcc: line delivery may add; nullopt for other tenants.
+  std::optional<std::uint64_t> spool_graph_limit() const {
+    const auto gsnap = access_.grant_snap();
+    auto it = gsnap->config.tenants.find(grant_->tenant);
+    if (it == gsnap->config.tenants.end() || !GraphTransaction::applies(it->second)) return std::nullopt;
+    return graph::max_raw_message(it->second.graph);
+  }
+
+  static std::uint64_t spooled_size_param(std::string_view params) { return announced_size(params); }
+
+  std::uint64_t spooled_bcc_room() const {
+    std::vector<std::string> rcpts;
+    for (const auto& r : spool_->envelope().rcpts) rcpts.push_back(r.address);
+    return graph::bcc_room(rcpts);
+  }
+
   net::awaitable<smtp::Reply> spool_finish(std::size_t bare_lf) {
+    if (const auto limit = spool_graph_limit();
+        limit && spool_->message_size() + spooled_bcc_room() > *limit) {
+      spool_->reset();
+      spool_txn_ = false;
+      ++messages_failed_;
+      count_message("rejected");
+      log(LogLevel::warn, "message_refused", {{"reason", "too_large_for_graph"}, {"mailbox", grant_->mailbox},
+                                              {"size", spool_->message_size()}, {"limit", *limit},
+                                              {"reply", "552 5.3.4"}, {"for", "spool"}});
+      co_return GraphTransaction::too_large_reply(*limit);
+    }
     auto reply = co_await spool_->finish(svc_.blocking);
     spool_txn_ = false;
     const auto& env = spool_->envelope();
@@ -724,6 +853,8 @@ class SmtpSession : public SessionCore {
   Clock::time_point linger_until_{};        // without a transaction: when upstream_ and slot_ go
   std::optional<SpoolIntake> spool_;  // created at the first spooled MAIL
   bool spool_txn_ = false;            // this transaction goes to the spool
+  std::unique_ptr<GraphTransaction> graph_;  // created at the first Graph MAIL (relay/graph/)
+  bool graph_txn_ = false;                   // this transaction goes to Microsoft Graph
   std::unique_ptr<char[]> read_buf_;  // only while reading (read_input)
   std::size_t read_buf_size_ = 0;
   bool in_data_ = false;

@@ -23,6 +23,13 @@ auto async_get_token(auth::TokenProvider& provider, std::string tenant, Completi
 
 }  // namespace
 
+net::awaitable<auth::TokenResult> wait_for_token(auth::TokenProvider& provider, const conf::Tenant& tenant,
+                                                 conf::Protocol protocol, const std::string& mailbox,
+                                                 std::chrono::steady_clock::duration timeout) {
+  const std::string key = auth::token_key(tenant, protocol, mailbox);
+  co_return co_await wait_for_token(provider, key, timeout);
+}
+
 net::awaitable<auth::TokenResult> wait_for_token(auth::TokenProvider& provider, const std::string& tenant,
                                                  std::chrono::steady_clock::duration timeout) {
   net::steady_timer timer(co_await net::this_coro::executor, timeout);

@@ -4,6 +4,7 @@
 // after cancellation is dropped.
 #pragma once
 
+#include "auth/token_keys.hpp"
 #include "auth/token_provider.hpp"
 #include "relay/asio.hpp"
 
@@ -12,9 +13,16 @@
 
 namespace xr::relay {
 
-// Waits at most `timeout`; on timeout the result has ok=false and a summary
-// saying so.
-net::awaitable<auth::TokenResult> wait_for_token(auth::TokenProvider& provider, const std::string& tenant,
+// Waits at most `timeout` for the token of `key` (auth/token_keys.hpp); on
+// timeout the result has ok=false and a summary saying so.
+net::awaitable<auth::TokenResult> wait_for_token(auth::TokenProvider& provider, const std::string& key,
+                                                 std::chrono::steady_clock::duration timeout);
+
+// The same for the token a session of `mailbox` needs for `protocol`
+// (auth::token_key). The key is made in this coroutine's frame, not the
+// caller's: GCC 12 mis-sizes some frames that gain a std::string local.
+net::awaitable<auth::TokenResult> wait_for_token(auth::TokenProvider& provider, const conf::Tenant& tenant,
+                                                 conf::Protocol protocol, const std::string& mailbox,
                                                  std::chrono::steady_clock::duration timeout);
 
 }  // namespace xr::relay

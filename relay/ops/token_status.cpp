@@ -1,5 +1,7 @@
 #include "relay/ops/token_status.hpp"
 
+#include "auth/token_keys.hpp"
+
 #include <systemd/sd-daemon.h>
 
 namespace xr::relay {
@@ -7,7 +9,9 @@ namespace xr::relay {
 std::vector<auth::TenantTokenStatus> TokenStatus::tenants(const conf::Config& cfg) const {
   std::vector<auth::TenantTokenStatus> out;
   const auto now = auth::Clock::now();
-  for (const auto& [name, tenant] : cfg.tenants) out.push_back(auth::tenant_token_status(name, tokens_.stats(name), now));
+  // Per token key: a Google tenant is ready when every mapped mailbox has one.
+  for (const auto& key : auth::token_keys(cfg))
+    out.push_back(auth::tenant_token_status(key, tokens_.stats(key), now));
   return out;
 }
 

@@ -1,6 +1,7 @@
 // The upstream side of the delivery engine: one connection per worker, as
 // many due messages of its lane as pacing allows, RSET between them.
 #include "relay/blocking_call.hpp"
+#include "auth/login_refusal.hpp"
 #include "relay/mailbox_slots.hpp"
 #include "relay/spool/engine_impl.hpp"
 #include "relay/token_wait.hpp"
@@ -19,15 +20,20 @@ namespace {
 using conf::LogLevel;
 using Steady = std::chrono::steady_clock;
 
-// A worker waits this long at most for its lane's pacing before it lets the
-// connection go (the scheduler comes back when the pace allows).
-constexpr auto kMaxPacingWait = std::chrono::seconds(20);
 // An entry locked by `xoauth2-relay queue ...` right now: look again soon.
 constexpr std::int64_t kBusyRetryMs = 2000;
 // After a failure of the whole lane (no token, no connection, login
 // refused): the longest pause before the next connection for that mailbox.
 constexpr auto kOutageBackoff = std::chrono::seconds(5);
 constexpr std::size_t kReadChunk = 64 * 1024;
+
+// Exchange's or Google's set-up step behind a refused login (a plain
+// function: its temporaries stay out of the coroutine frame).
+std::string login_refusal_cause(const ConfigSnapshot& snap, const std::string& tenant, const smtp::Reply& reply) {
+  auto it = snap.config.tenants.find(tenant);
+  return it == snap.config.tenants.end() ? smtp::explain_exchange_reply(reply)
+                                         : auth::explain_smtp_login_reply(it->second, reply);
+}
 
 std::string rcpt_line(const spool::Recipient& r) {
   std::string line = "RCPT TO:<" + r.address + ">";
@@ -69,13 +75,18 @@ net::awaitable<void> DeliveryEngine::Impl::deliver_lane(Lane& lane, const std::s
     co_return;
   }
   const auto& tenant = tenant_it->second;
+  if (tenant.smtp_via == conf::SmtpVia::graph) {  // sendMail per message (graph_delivery.cpp)
+    co_await deliver_graph_lane(lane, snap);
+    co_return;
+  }
   auto slot = svc.mailbox_slots.try_acquire(key, tenant.smtp.max_connections_per_mailbox);
   if (!slot) {
     // Direct sessions hold every connection Exchange allows: come back soon.
     lane.retry_at = Steady::now() + std::chrono::seconds(1);
     co_return;
   }
-  auto token = co_await wait_for_token(svc.tokens, lane.tenant, snap->config.limits.token_timeout);
+  auto token = co_await wait_for_token(svc.tokens, tenant, conf::Protocol::smtp, lane.mailbox,
+                                       snap->config.limits.token_timeout);
   if (!token.ok) {
     svc.log.warn("", "token_unavailable", {{"tenant", lane.tenant}, {"error", token.error.summary},
                                            {"fix", token.error.fix}, {"for", "spool"}});
@@ -115,7 +126,7 @@ net::awaitable<void> DeliveryEngine::Impl::use_connection(UpstreamSmtp& up, Lane
                                : login.status == UpstreamLogin::Status::refused ? "refused"
                                                                                  : "unavailable"}});
   if (login.status != UpstreamLogin::Status::ok) {
-    auto why = smtp::explain_exchange_reply(login.reply);
+    auto why = login_refusal_cause(*current(), lane.tenant, login.reply);
     svc.log.log(login.status == UpstreamLogin::Status::refused ? LogLevel::error : LogLevel::warn, "",
                 "upstream_failed",
                 {{"upstream", up.peer()}, {"mailbox", lane.mailbox}, {"tenant", lane.tenant},

@@ -17,6 +17,11 @@ namespace xr::relay {
 
 std::int64_t unix_ms_now();
 
+// A lane worker (SMTP or Graph) waits this long at most for its lane's
+// pacing before it lets its connection or Graph slot go (the scheduler comes
+// back when the pace allows).
+constexpr auto kMaxPacingWait = std::chrono::seconds(20);
+
 struct DeliveryEngine::Impl : std::enable_shared_from_this<Impl> {
   Impl(net::io_context& c, Services& s, SnapshotSource cur, const conf::Spool& cfg);
 
@@ -59,6 +64,8 @@ struct DeliveryEngine::Impl : std::enable_shared_from_this<Impl> {
   net::awaitable<void> worker(std::string lane_key);
   net::awaitable<void> deliver_lane(Lane& lane, const std::string& key);
   net::awaitable<void> use_connection(UpstreamSmtp& up, Lane& lane, std::string token);
+  // A lane whose tenant sends through Microsoft Graph (graph_delivery.cpp).
+  net::awaitable<void> deliver_graph_lane(Lane& lane, const std::shared_ptr<const ConfigSnapshot>& snap);
   // Locks an entry for an attempt and marks it busy; nullopt (index updated)
   // when it is gone, held, damaged or locked by `queue ...` right now.
   std::optional<spool::LockedEntry> claim(const std::string& id);

@@ -33,6 +33,12 @@ std::string without_size(std::string_view params, std::uint64_t* size) {
 
 }  // namespace
 
+std::uint64_t announced_size(std::string_view params) {
+  std::uint64_t size = 0;
+  (void)without_size(params, &size);
+  return size;
+}
+
 void SpoolIntake::set_origin(std::string session, std::string client, std::string user, std::string tenant,
                              std::string mailbox) {
   env_.session = std::move(session);

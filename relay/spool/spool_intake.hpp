@@ -15,6 +15,10 @@
 
 namespace xr::relay {
 
+// SIZE=n of MAIL parameters as the SMTP state machine passes them on
+// (validated, written "SIZE=n"); 0 when absent.
+std::uint64_t announced_size(std::string_view params);
+
 class SpoolIntake {
  public:
   explicit SpoolIntake(DeliveryEngine& engine) : engine_(engine) {}

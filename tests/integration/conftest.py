@@ -47,6 +47,9 @@ TENANT_ID = "5f3c1a2b-0000-4000-8000-000000000001"
 CLIENT_ID = "8a1b2c3d-0000-4000-8000-000000000002"
 # A second app in the same tenant without SMTP.SendAsApp (admin forgot the role).
 NOROLE_CLIENT_ID = "8a1b2c3d-0000-4000-8000-000000000003"
+# A Graph app without the tenant-wide Mail.Send role, allowed by an RBAC for
+# Applications grant to send as scanner@contoso.com only.
+RBAC_CLIENT_ID = "8a1b2c3d-0000-4000-8000-000000000004"
 SCOPE = "https://outlook.office365.com/.default"
 START_TIMEOUT = 30  # seconds; generous for ASan builds
 TOKEN_RE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
@@ -75,6 +78,8 @@ class Standin(StandinControl):
         self.control = self
         self.token_port, self.smtp_port, self.control_port = ports["token"], ports["smtp"], ports["control"]
         self.imap_port, self.pop3_port = ports["imap"], ports["pop3"]
+        self.graph_port = ports.get("graph")
+        self.graph_endpoint = f"https://127.0.0.1:{self.graph_port}"  # a tenant's graph.endpoint
         self.ca = os.path.join(directory, pki.CA_CERT)
         self.server_cert = os.path.join(directory, pki.SERVER_CERT)
         self.server_key = os.path.join(directory, pki.SERVER_KEY)
@@ -117,10 +122,11 @@ def _apps_config(secret, cert_pem):
                  "mfp@contoso.com": {"send_as": ["*@contoso.com"]}}
     return {"tenants": {TENANT_ID: {"apps": {
         CLIENT_ID: {"secret": secret, "cert_pem": cert_pem,
-                    "roles": ["SMTP.SendAsApp", "IMAP.AccessAsApp", "POP.AccessAsApp"],
+                    "roles": ["SMTP.SendAsApp", "IMAP.AccessAsApp", "POP.AccessAsApp", "Mail.Send"],
                     "mailboxes": mailboxes},
         NOROLE_CLIENT_ID: {"secret": secret, "roles": [], "mailboxes": mailboxes},
-    }}}}
+        RBAC_CLIENT_ID: {"secret": secret, "roles": [], "graph_mailboxes": ["scanner@contoso.com"]},
+    }, "users": ["other@contoso.com"]}}}
 
 
 def _write_private(path, data):

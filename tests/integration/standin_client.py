@@ -45,6 +45,18 @@ class StandinControl:
         """Re-reads the apps JSON file."""
         self._call("POST", "/reload", {})
 
+    def graph_faults(self, *faults):
+        """Queues one-off Graph faults, each {"status", "retry_after", "code",
+        "message", "count" (1), "drop", "path" (sendMail|user|any), "mailbox"};
+        the next matching requests get them. Returns the faults still queued."""
+        return self._call("POST", "/graph/faults", {"faults": list(faults)})
+
+    def graph_stats(self):
+        """{"requests", "accepted", "throttled", "unauthorized", "faults", "concurrent",
+        "peak_concurrent": {mailbox: n}, "log": [{"time", "method", "mailbox", "status",
+        "code", "request_id"}], "faults_left"}"""
+        return self.stats()["graph"]
+
     def deliver(self, address, data):
         """Puts a message (bytes) into a mailbox, as if mail had arrived; returns its UID."""
         req = urllib.request.Request(f"{self.base}/mailboxes/{urllib.parse.quote(address)}/messages",

@@ -45,7 +45,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_json(200, [dict(m, size=len(m["data"]), data=base64.b64encode(m["data"]).decode())
                                         for m in msgs])
         if self.path == "/stats":
-            return self.send_json(200, st.stats())
+            doc = st.stats()
+            if self.server.graph is not None:
+                doc["graph"] = self.server.graph.stats()
+            return self.send_json(200, doc)
         if self.path == "/knobs":
             with st.lock:
                 return self.send_json(200, dict(st.knobs))
@@ -78,7 +81,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send_json(400, {"error": str(e)})
         if self.path == "/reset":
             st.reset()
+            if self.server.graph is not None:
+                self.server.graph.reset()
             return self.send_json(200, {})
+        if self.path == "/graph/faults" and self.server.graph is not None:
+            try:
+                return self.send_json(200, self.server.graph.add_faults(doc))
+            except ValueError as e:
+                return self.send_json(400, {"error": str(e)})
         if self.path == "/reload":
             try:
                 self.server.registry.load()
@@ -94,6 +104,7 @@ class ControlServer(http.server.ThreadingHTTPServer):
     def __init__(self, state, registry):
         super().__init__(("127.0.0.1", 0), Handler)
         self.state, self.registry = state, registry
+        self.graph = None  # graph_endpoint.GraphState, set by standin.py
 
     def start(self):
         threading.Thread(target=self.serve_forever, name="control", daemon=True).start()

@@ -146,13 +146,14 @@ class Session(LineSession):
                 return await self.send(f"{tag} BAD AUTHENTICATE aborted.")
         if self.state.knob("drop_after") == "auth":
             raise Drop("auth")
+        google = xoauth2.is_google(initial, self.srv.registry)  # Gmail's texts for its mailboxes
         if self.state.knob("auth_fail"):
-            return await self.refuse(tag, "knob auth_fail")
+            return await self.refuse(tag, "knob auth_fail", google)
         lazy = self.state.knob("imap_full_access_at_select")
         mailbox, send_as, why = xoauth2.check(initial, self.srv.issuer, self.srv.registry, ROLE,
                                               mailbox_access=not lazy)
         if why:
-            return await self.refuse(tag, why)
+            return await self.refuse(tag, why, google)
         self.connected = send_as is not None
         if not self.connected:
             log(f"login for {mailbox} accepted without FullAccess (knob imap_full_access_at_select)")
@@ -162,11 +163,17 @@ class Session(LineSession):
             return await self.send(f"{tag} NO Request is throttled. Suggested Backoff Time: 5000 milliseconds")
         self.mailbox = mailbox
         self.state.count("imap", "auth_ok")
-        await self.send(f"{tag} OK AUTHENTICATE completed.")
+        await self.send(f"{tag} OK {mailbox} authenticated (Success)" if google
+                        else f"{tag} OK AUTHENTICATE completed.")
 
-    async def refuse(self, tag, why):
+    async def refuse(self, tag, why, google=False):
         self.state.count("imap", "auth_failed")
         log(f"AUTHENTICATE XOAUTH2 refused: {why}")
+        if google:
+            # Gmail: "+ <base64 JSON>", then NO after the client's empty line.
+            await self.send("+ " + xoauth2.GOOGLE_FAIL_CHALLENGE)
+            await self.read_crlf_line()
+            return await self.send(f"{tag} NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)")
         if self.state.knob("auth_fail_challenge"):
             await self.send("+ " + xoauth2.FAIL_CHALLENGE)
             await self.read_crlf_line()

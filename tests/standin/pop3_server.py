@@ -90,21 +90,26 @@ class Session(LineSession):
                 return await self.send("-ERR Protocol error. 14")
         if self.state.knob("drop_after") == "auth":
             raise ConnectionError("knob drop_after=auth")
+        google = xoauth2.is_google(initial, self.srv.registry)  # Gmail's texts for its mailboxes
         if self.state.knob("auth_fail"):
-            return await self.refuse("knob auth_fail")
+            return await self.refuse("knob auth_fail", google)
         mailbox, _, why = xoauth2.check(initial, self.srv.issuer, self.srv.registry, ROLE)
         if why:
-            return await self.refuse(why)
+            return await self.refuse(why, google)
         if not self.state.session_open(mailbox, self.state.knob("max_concurrent_per_mailbox"), "pop3"):
             return await self.refuse(f"concurrency limit for {mailbox}")
         self.mailbox = mailbox
         _, _, self.messages = self.state.mailbox(mailbox)
         self.state.count("pop3", "auth_ok")
-        await self.send("+OK User successfully authenticated.")
+        await self.send("+OK Welcome." if google else "+OK User successfully authenticated.")
 
-    async def refuse(self, why):
+    async def refuse(self, why, google=False):
         self.state.count("pop3", "auth_failed")
         log(f"AUTH XOAUTH2 refused: {why}")
+        if google:
+            await self.send("+ " + xoauth2.GOOGLE_FAIL_CHALLENGE)
+            await self.read_line()
+            return await self.send("-ERR [AUTH] Username and password not accepted.")
         if self.state.knob("auth_fail_challenge"):
             await self.send("+ " + xoauth2.FAIL_CHALLENGE)
             await self.read_line()

@@ -25,6 +25,9 @@ QUOTA_554 = ("554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededExc
              "process message due to a permanent exception with message [BeginDiagnosticData]Cannot "
              "submit message.[EndDiagnosticData]")
 ROLE = "SMTP.SendAsApp"
+# Gmail's final refusal after its JSON challenge (a Google Workspace mailbox).
+GOOGLE_535 = ("535 5.7.8 Username and Password not accepted. For more information, go to",
+              "535 5.7.8  https://support.google.com/mail/?p=BadCredentials standin - gsmtp")
 ADDR = re.compile(r"^(FROM|TO):\s*<([^<>]*)>(.*)$", re.IGNORECASE)
 
 
@@ -212,9 +215,14 @@ class Session:
                                     "is disabled. [standin]")
         await self.reply("504 5.7.4 Unrecognized authentication type")
 
-    async def refuse(self, reply, why):
+    async def refuse(self, reply, why, google=False):
         self.state.count_smtp("auth_failed")
         log(f"AUTH XOAUTH2 refused: {why}")
+        if google:
+            # Gmail: a 334 with base64 JSON, then 535 5.7.8 after the empty line.
+            await self.reply("334 " + xoauth2.GOOGLE_FAIL_CHALLENGE)
+            await self.read_line()
+            return await self.reply(*GOOGLE_535)
         if reply.startswith("535") and self.state.knob("auth_fail_challenge"):
             # Google's XOAUTH2 failure form: a 334 with base64 JSON; the client
             # must answer with an empty line before it gets the final reply.
@@ -224,20 +232,21 @@ class Session:
 
     async def xoauth2(self, response):
         st = self.state
+        google = xoauth2.is_google(response, self.srv.registry)  # Gmail's texts for its mailboxes
         if st.knob("auth_fail"):
-            return await self.refuse(FAIL_535, "knob auth_fail")
+            return await self.refuse(FAIL_535, "knob auth_fail", google)
         if st.knob("smtp_auth_disabled"):
             return await self.refuse(DISABLED_535, "knob smtp_auth_disabled")
         mailbox, send_as, why = xoauth2.check(response, self.srv.issuer, self.srv.registry, ROLE)
         if why:
-            return await self.refuse(FAIL_535, why)
+            return await self.refuse(FAIL_535, why, google)
         if not st.session_open(mailbox, st.knob("max_concurrent_per_mailbox")):
             st.count_smtp("throttled")
             return await self.refuse("432 4.3.2 Concurrent connections limit exceeded.",
                                      f"concurrency limit for {mailbox}")
         self.mailbox, self.send_as = mailbox, send_as
         st.count_smtp("auth_ok")
-        await self.reply("235 2.7.0 Authentication successful")
+        await self.reply("235 2.7.0 Accepted" if google else "235 2.7.0 Authentication successful")
 
     # mail transaction ------------------------------------------------------
     async def cmd_MAIL(self, arg):

@@ -20,6 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import apps  # noqa: E402
 import control  # noqa: E402
+import google_token  # noqa: E402
+import graph_endpoint  # noqa: E402
 import imap_server  # noqa: E402
 import pop3_server  # noqa: E402
 from line_session import TlsLineServer  # noqa: E402
@@ -67,8 +69,12 @@ async def main(args):
     smtp = smtp_server.SmtpServer(st, registry, issuer, cert, key, maildir=args.maildir)
     imap = TlsLineServer(imap_server.Session, st, registry, issuer, smtp.tls_context)
     pop3 = TlsLineServer(pop3_server.Session, st, registry, issuer, smtp.tls_context)
+    graph = graph_endpoint.GraphServer(st, registry, issuer, cert, key, maildir=args.maildir)
+    google = google_token.GoogleTokenServer(st, registry, issuer, cert, key)  # Google's /token
+    ctl.graph = graph.graph  # /graph/faults, /stats "graph", cleared by /reset
     ports = {"token": token.start(), "smtp": await smtp.start(), "imap": await imap.start(),
-             "pop3": await pop3.start(), "control": ctl.start()}
+             "pop3": await pop3.start(), "control": ctl.start(), "graph": graph.start(),
+             "google_token": google.start()}
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -81,6 +87,8 @@ async def main(args):
     for server in (smtp, imap, pop3):
         server.server.close()
     token.shutdown()
+    graph.shutdown()
+    google.shutdown()
     ctl.shutdown()
 
 

@@ -31,6 +31,9 @@ KNOB_DEFAULTS = {
     "imap_full_access_at_select": False,  # as real Exchange: a login for a mailbox the app has no
                                  # FullAccess on succeeds, SELECT/EXAMINE/APPEND answer
                                  # "BAD User is authenticated but not connected."
+    # Graph endpoint (graph_endpoint.py); one-off faults are POST /graph/faults
+    "graph_max_concurrent": 4,   # requests per app and mailbox at once; beyond: 429 ApplicationThrottled
+    "graph_delay": 0,            # seconds a sendMail holds its slot before the 202 (concurrency tests)
 }
 
 DROP_POINTS = {"greeting", "ehlo", "auth", "mail", "rcpt", "data_start", "data_mid", "data_end",
@@ -60,7 +63,7 @@ def _check(name, value):
         raise KnobError("reject_rcpt must be {address: {\"code\": int, \"text\": str}}")
     if name in ("token_lifetime", "token_delay", "reply_delay", "greeting_delay",
                 "max_concurrent_per_mailbox", "smtp_messages_per_minute",
-                "smtp_quota_window") and (isinstance(value, bool)
+                "smtp_quota_window", "graph_max_concurrent", "graph_delay") and (isinstance(value, bool)
                                           or not isinstance(value, (int, float))):
         raise KnobError(f"{name} must be a number")
     if name == "smtp_quota_window" and value <= 0:

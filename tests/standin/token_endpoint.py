@@ -20,6 +20,19 @@ import pki
 
 SCOPE = "https://outlook.office365.com/.default"
 AUDIENCE = "https://outlook.office365.com"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+GRAPH_AUDIENCE = "https://graph.microsoft.com"
+# scope -> the token's aud. As in Entra, a token carries only the roles of the
+# resource it is for: Exchange's (SMTP.SendAsApp, ...) or Graph's (Mail.Send, ...).
+AUDIENCES = {SCOPE: AUDIENCE, GRAPH_SCOPE: GRAPH_AUDIENCE}
+EXCHANGE_ROLES = {"SMTP.SendAsApp", "IMAP.AccessAsApp", "POP.AccessAsApp", "full_access_as_app",
+                  "Exchange.ManageAsApp"}
+
+
+def roles_for(audience, roles):
+    """The app's roles that belong to `audience` (Exchange's or Graph's)."""
+    exchange = audience == AUDIENCE
+    return [r for r in roles if (r in EXCHANGE_ROLES) == exchange]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 PATH = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
 
@@ -33,10 +46,10 @@ class TokenIssuer:
                                                     serialization.PublicFormat.SubjectPublicKeyInfo)
         self.kid = jwt_tokens.b64url(hashlib.sha256(der).digest())[:27]
 
-    def mint(self, tenant_id, client_id, roles, lifetime):
+    def mint(self, tenant_id, client_id, roles, lifetime, audience=AUDIENCE):
         now = int(time.time())
         claims = {
-            "aud": AUDIENCE, "iss": f"https://sts.windows.net/{tenant_id}/", "iat": now, "nbf": now,
+            "aud": audience, "iss": f"https://sts.windows.net/{tenant_id}/", "iat": now, "nbf": now,
             "exp": now + int(lifetime), "tid": tenant_id, "appid": client_id, "appidacr": "1",
             "idtyp": "app", "roles": list(roles), "ver": "1.0",
             "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant_id}/{client_id}")),
@@ -47,10 +60,10 @@ class TokenIssuer:
         }
         return jwt_tokens.encode({"alg": "RS256", "typ": "JWT", "kid": self.kid}, claims, self.key)
 
-    def check(self, token):
+    def check(self, token, audience=AUDIENCE):
         """Claims of a valid token, or raises JwtError saying why it is not."""
         _, claims = jwt_tokens.verify(token, self.key.public_key(), algs=("RS256",))
-        if claims.get("aud") != AUDIENCE:
+        if claims.get("aud") != audience:
             raise jwt_tokens.JwtError("wrong audience")
         exp = claims.get("exp")
         if not isinstance(exp, int) or exp <= time.time():
@@ -147,8 +160,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.aad(90002, tenant=tenant)
         if app is None:
             return self.aad(700016, client_id=client_id, tenant=tenant)
-        if form["scope"] != SCOPE:
+        if form["scope"] not in AUDIENCES:
             return self.aad(70011, scope=form["scope"])
+        audience = AUDIENCES[form["scope"]]
         if "client_secret" in form:
             if app["secret"] is None or not secrets.compare_digest(
                     form["client_secret"].encode(), app["secret"].encode()):
@@ -165,7 +179,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             return self.aad(7000218)
         lifetime = st.knob("token_lifetime")
-        token = issuer.mint(tenant, client_id, app["roles"], lifetime)
+        token = issuer.mint(tenant, client_id, roles_for(audience, app["roles"]), lifetime, audience)
         st.count_token(tenant, "issued")
         self.reply(200, json.dumps({"token_type": "Bearer", "expires_in": int(lifetime),
                                     "ext_expires_in": int(lifetime), "access_token": token}).encode())

@@ -427,3 +427,46 @@ TEST_CASE("set_tenants names the tenants that are new or changed") {
   CHECK(provider.stats("contoso").known);
   CHECK_FALSE(provider.stats("nobody").known);
 }
+
+TEST_CASE("invalidate drops the cached token and fetches a new one (Graph's 401)") {
+  Harness h;
+  Results first;
+  h.http->then(FakeHttp::token(3599, "old"));
+  h.provider->get("contoso", first.callback());
+  REQUIRE(first.wait(1));
+  CHECK(first.got[0].token.value.reveal() == "old");
+  h.http->set_open(false);
+  h.http->then(FakeHttp::token(3599, "new"));
+  h.provider->invalidate("contoso", xr::conf::Secret("not-the-cached-one"));  // a late 401 for an older token
+  CHECK(h.provider->stats("contoso").has_token);
+  CHECK(h.http->requests() == 1);
+  h.provider->invalidate("contoso", first.got[0].token.value);
+  REQUIRE(h.http->wait_requests(2));
+  // The old token is gone: a caller now waits for the fetch in flight.
+  Results second;
+  h.provider->get("contoso", second.callback());
+  CHECK(second.size() == 0);
+  CHECK_FALSE(h.provider->stats("contoso").has_token);
+  h.http->set_open(true);
+  REQUIRE(second.wait(1));
+  CHECK(second.got[0].token.value.reveal() == "new");
+  CHECK(h.http->requests() == 2);
+  h.provider->invalidate("nobody", xr::conf::Secret("x"));  // an unknown key is ignored
+}
+
+TEST_CASE("keys of one tenant are cached apart") {
+  Harness h;
+  auto graph = tenant();
+  graph.scope = "https://graph.microsoft.com/.default";
+  h.provider->set_tenants({{"contoso", tenant()}, {"contoso/graph", graph}});
+  h.http->then(FakeHttp::token(3599, "exchange"));
+  h.http->then(FakeHttp::token(3599, "graph"));
+  Results a, b;
+  h.provider->get("contoso", a.callback());
+  REQUIRE(a.wait(1));
+  h.provider->get("contoso/graph", b.callback());
+  REQUIRE(b.wait(1));
+  CHECK(a.got[0].token.value.reveal() == "exchange");
+  CHECK(b.got[0].token.value.reveal() == "graph");
+  CHECK(h.http->last_body().find("scope=https%3A%2F%2Fgraph.microsoft.com%2F.default") != std::string::npos);
+}
