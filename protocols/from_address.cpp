@@ -1,22 +1,11 @@
 #include "protocols/from_address.hpp"
 
+#include "protocols/rfc5322_atoms.hpp"
+
 #include <vector>
 
 namespace xr::smtp {
 namespace {
-
-// RFC 5322 3.2.3 atext; bytes from 0x80 are UTF-8 (RFC 6532).
-bool is_atext(unsigned char c) {
-  if (c >= 0x80) return true;
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 struct Token {
   enum class Type { atom, quoted, literal, special } type;
@@ -91,25 +80,6 @@ bool lex(std::string_view v, std::vector<Token>& out) {
     }
   }
   return true;
-}
-
-bool is_dot_atom(std::string_view s) {
-  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
-  char prev = 0;
-  for (char c : s) {
-    if (c == '.' ? prev == '.' : !is_atext(static_cast<unsigned char>(c))) return false;
-    prev = c;
-  }
-  return true;
-}
-
-std::string quote(std::string_view s) {
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') q += '\\';
-    q += c;
-  }
-  return q + '"';
 }
 
 using Span = std::pair<std::size_t, std::size_t>;  // [first, last) in the token list

@@ -1,5 +1,7 @@
 #include "protocols/recipient_headers.hpp"
 
+#include "protocols/rfc5322_atoms.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -7,22 +9,6 @@ namespace xr::smtp {
 namespace {
 
 constexpr std::size_t kFoldAt = 78;
-
-bool is_atext(unsigned char c) {
-  if (c >= 0x80) return true;  // UTF-8 (RFC 6532)
-  if (std::isalnum(c)) return true;
-  return std::string_view("!#$%&'*+-/=?^_`{|}~").find(char(c)) != std::string_view::npos;
-}
-
-bool is_dot_atom(std::string_view s) {
-  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
-  char prev = 0;
-  for (char c : s) {
-    if (c == '.' ? prev == '.' : !is_atext(static_cast<unsigned char>(c))) return false;
-    prev = c;
-  }
-  return true;
-}
 
 // A bare CR, LF or other control byte inside quotes or a domain literal:
 // no address a mail system would take, and one that must never reach a Bcc:
@@ -86,15 +72,6 @@ bool lex(std::string_view v, std::vector<Token>& out) {
     }
   }
   return true;
-}
-
-std::string quote(std::string_view s) {
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') q += '\\';
-    q += c;
-  }
-  return q + '"';
 }
 
 // local "@" domain from tokens [b, e); "" when they are not one.

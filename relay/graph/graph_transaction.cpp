@@ -5,6 +5,7 @@
 #include "graph/mime_source.hpp"
 #include "relay/graph/graph_send.hpp"
 #include "relay/mailbox_slots.hpp"
+#include "relay/session_support.hpp"
 #include "relay/spool/spool_intake.hpp"
 
 namespace xr::relay {
@@ -12,10 +13,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using conf::LogLevel;
-
-long long ms_since(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
 
 }  // namespace
 
