@@ -51,27 +51,12 @@ const char* to_string(LoginFailure f) {
   return "unknown";
 }
 
-LoginDecision check_login(const conf::Config& cfg, LoginCache& cache, std::string_view user,
-                          std::string_view password, const conf::IpAddress& source, conf::Protocol protocol) {
+namespace {
+
+// What follows a right password: the user's sources and protocols.
+LoginDecision decide_for(const conf::User& u, const conf::IpAddress& source, conf::Protocol protocol, bool cached) {
   LoginDecision d;
-  auto it = cfg.users.find(std::string(user));
-  if (it == cfg.users.end()) {
-    (void)verify_password(password, dummy_hash());
-    d.failure = LoginFailure::unknown_user;
-    return d;
-  }
-  const conf::User& u = it->second;
-  // The password is checked first, whatever else is wrong, so the answer's
-  // timing says nothing about the rules; and the log can then tell an admin
-  // "right password, wrong network" apart from a guess.
-  if (cache.check(u.name, password, u.password_hash)) {
-    d.cached = true;
-  } else if (verify_password(password, u.password_hash)) {
-    cache.remember(u.name, password, u.password_hash);
-  } else {
-    d.failure = LoginFailure::bad_password;
-    return d;
-  }
+  d.cached = cached;
   if (!u.sources.empty() && !any_contains(u.sources, source)) {
     d.failure = LoginFailure::source_not_allowed;
     return d;
@@ -82,6 +67,41 @@ LoginDecision check_login(const conf::Config& cfg, LoginCache& cache, std::strin
   }
   d.grant = Grant{u.name, u.tenant, u.mailbox, u.senders, u.rewrite_sender, u.delivery};
   return d;
+}
+
+}  // namespace
+
+LoginDecision check_login(const conf::Config& cfg, LoginCache& cache, std::string_view user,
+                          std::string_view password, const conf::IpAddress& source, conf::Protocol protocol) {
+  auto it = cfg.users.find(std::string(user));
+  if (it == cfg.users.end()) {
+    (void)verify_password(password, dummy_hash());
+    LoginDecision d;
+    d.failure = LoginFailure::unknown_user;
+    return d;
+  }
+  const conf::User& u = it->second;
+  // The password is checked first, whatever else is wrong, so the answer's
+  // timing says nothing about the rules; and the log can then tell an admin
+  // "right password, wrong network" apart from a guess.
+  if (cache.check(u.name, password, u.password_hash)) return decide_for(u, source, protocol, true);
+  if (!verify_password(password, u.password_hash)) {
+    LoginDecision d;
+    d.failure = LoginFailure::bad_password;
+    return d;
+  }
+  cache.remember(u.name, password, u.password_hash);
+  return decide_for(u, source, protocol, false);
+}
+
+std::optional<LoginDecision> check_login_cached(const conf::Config& cfg, LoginCache& cache, std::string_view user,
+                                                std::string_view password, const conf::IpAddress& source,
+                                                conf::Protocol protocol) {
+  auto it = cfg.users.find(std::string(user));
+  if (it == cfg.users.end()) return std::nullopt;  // the dummy crypt(3) run keeps its timing
+  const conf::User& u = it->second;
+  if (!cache.check(u.name, password, u.password_hash)) return std::nullopt;
+  return decide_for(u, source, protocol, true);
 }
 
 std::optional<LoginCache::Key> login_flight_key(const conf::Config& cfg, const LoginCache& cache,

@@ -43,6 +43,13 @@ LoginDecision check_login(const conf::Config& cfg, LoginCache& cache, std::strin
                           std::string_view password, const conf::IpAddress& source,
                           conf::Protocol protocol);
 
+// The same decision when the login cache can give it without crypt(3), so it
+// may run on an I/O thread: nullopt when the attempt must go to
+// check_login() (unknown user, a password not remembered or expired).
+std::optional<LoginDecision> check_login_cached(const conf::Config& cfg, LoginCache& cache, std::string_view user,
+                                                std::string_view password, const conf::IpAddress& source,
+                                                conf::Protocol protocol);
+
 // The login cache's key for this attempt, for single flight (see
 // LoginCache::join), or nullopt when there is nothing to share: an unknown
 // user (no hash: its dummy check is never cached) or a disabled cache.

@@ -46,14 +46,40 @@ net::awaitable<void> failed_login_pause() {
   co_await delay.async_wait(net::as_tuple(net::use_awaitable));
 }
 
+namespace {
+
+void record_login(auth::AuthThrottle& throttle, const auth::LoginDecision& d, const conf::IpAddress& source,
+                  const std::string& user) {
+  if (d.grant) throttle.record_success(source, user);
+  else throttle.record_failure(source, user);
+}
+
+// The throttle's verdict when it refuses; else, for a login the cache
+// remembers (one HMAC), the decision, made on the I/O thread without the two
+// thread hand-overs of a pool check and counted by the throttle the same way.
+// Nullopt: the pool decides.
+std::optional<ThrottledLogin> answer_from_cache(Services& svc, const conf::Config& cfg, const std::string& user,
+                                                const std::string& password, const conf::IpAddress& source,
+                                                conf::Protocol protocol) {
+  ThrottledLogin r;
+  r.blocked = svc.throttle.check(source, user);
+  if (!r.blocked.ok()) return r;
+  auto cached = auth::check_login_cached(cfg, svc.login_cache, user, password, source, protocol);
+  if (!cached) return std::nullopt;
+  r.decision = std::move(*cached);
+  record_login(svc.throttle, r.decision, source, user);
+  return r;
+}
+
+}  // namespace
+
 net::awaitable<ThrottledLogin> check_login_throttled(Services& svc, const conf::Config& cfg, const std::string& user,
                                                      std::string& password, const conf::IpAddress& source,
                                                      conf::Protocol protocol) {
-  ThrottledLogin out;
-  out.blocked = svc.throttle.check(source, user);
-  if (!out.blocked.ok()) {
+  // Refused by the throttle, or answered by the cache: no pool check.
+  if (auto early = answer_from_cache(svc, cfg, user, password, source, protocol)) {
     wipe_secret(password);
-    co_return out;
+    co_return std::move(*early);
   }
   // Single flight: if this very login (user, password) is already being
   // checked, wait for that check instead of paying yescrypt again; ours then
@@ -64,9 +90,14 @@ net::awaitable<ThrottledLogin> check_login_throttled(Services& svc, const conf::
   std::optional<LoginFlightLead> lead;
   if (flight) {
     const bool leader = co_await join_login_flight(svc.login_cache, *flight);
-    if (leader) lead.emplace(svc.login_cache, *flight);
+    if (leader) {
+      lead.emplace(svc.login_cache, *flight);
+    } else if (auto cached = answer_from_cache(svc, cfg, user, password, source, protocol)) {
+      wipe_secret(password);  // the leader's password was ours and right: remembered
+      co_return std::move(*cached);
+    }
   }
-  out = co_await net::co_spawn(
+  ThrottledLogin out = co_await net::co_spawn(
       svc.blocking,
       [&]() -> net::awaitable<ThrottledLogin> {
         ThrottledLogin r;
@@ -79,8 +110,7 @@ net::awaitable<ThrottledLogin> check_login_throttled(Services& svc, const conf::
         // Every refusal of our own check counts, whatever the reason: a count
         // that stood still for "right password, wrong source" would tell
         // the password.
-        if (r.decision.grant) svc.throttle.record_success(source, user);
-        else svc.throttle.record_failure(source, user);
+        record_login(svc.throttle, r.decision, source, user);
         co_return r;
       },
       net::use_awaitable);

@@ -16,15 +16,25 @@ net::awaitable<std::optional<ConnectError>> connect_direct(tcp::socket& socket, 
                                                            std::chrono::steady_clock::time_point deadline) {
   auto ex = co_await net::this_coro::executor;
   const std::string peer = endpoint.host + ":" + std::to_string(endpoint.port);
-  tcp::resolver resolver(ex);
   net::steady_timer timer(ex, deadline);
-  auto resolved = co_await (resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
-                                                   net::as_tuple(net::use_awaitable)) ||
-                            timer.async_wait(net::as_tuple(net::use_awaitable)));
-  if (resolved.index() == 1)
-    co_return ConnectError{Hop::upstream, false, 0, "resolving " + endpoint.host + " timed out"};
-  auto [rec, endpoints] = std::get<0>(resolved);
-  if (rec) co_return ConnectError{Hop::upstream, false, 0, "cannot resolve " + endpoint.host + ": " + rec.message()};
+  std::vector<tcp::endpoint> endpoints;
+  // An address needs no resolver: Asio's runs getaddrinfo on a thread of its
+  // own, two thread hand-overs per connection for nothing to look up.
+  boost::system::error_code not_numeric;
+  const auto address = net::ip::make_address(endpoint.host, not_numeric);
+  if (!not_numeric) {
+    endpoints.emplace_back(address, endpoint.port);
+  } else {
+    tcp::resolver resolver(ex);
+    auto resolved = co_await (resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                                                     net::as_tuple(net::use_awaitable)) ||
+                              timer.async_wait(net::as_tuple(net::use_awaitable)));
+    if (resolved.index() == 1)
+      co_return ConnectError{Hop::upstream, false, 0, "resolving " + endpoint.host + " timed out"};
+    auto [rec, results] = std::get<0>(resolved);
+    if (rec) co_return ConnectError{Hop::upstream, false, 0, "cannot resolve " + endpoint.host + ": " + rec.message()};
+    for (const auto& r : results) endpoints.push_back(r.endpoint());
+  }
 
   auto connected = co_await (net::async_connect(socket, endpoints, net::as_tuple(net::use_awaitable)) ||
                              timer.async_wait(net::as_tuple(net::use_awaitable)));

@@ -84,6 +84,36 @@ TEST_CASE("a cached login is still held to the source and protocol rules") {
   CHECK(d.failure == LoginFailure::source_not_allowed);
 }
 
+TEST_CASE("check_login_cached answers only what the cache remembers, never running crypt(3)") {
+  auto cfg = config();
+  LoginCache cache(300s);
+  const auto from = ip("192.168.10.7");
+  // Nothing remembered yet: unknown users, wrong and right passwords all go
+  // to check_login() (the pool), which alone runs crypt(3).
+  CHECK_FALSE(check_login_cached(cfg, cache, "nobody", "right password", from, conf::Protocol::smtp));
+  CHECK_FALSE(check_login_cached(cfg, cache, "scanner01", "wrong", from, conf::Protocol::smtp));
+  CHECK_FALSE(check_login_cached(cfg, cache, "scanner01", "right password", from, conf::Protocol::smtp));
+  REQUIRE(check_login(cfg, cache, "scanner01", "right password", from, conf::Protocol::smtp).grant);
+
+  auto d = check_login_cached(cfg, cache, "scanner01", "right password", from, conf::Protocol::smtp);
+  REQUIRE(d);
+  CHECK(d->cached);
+  REQUIRE(d->grant);
+  CHECK(d->grant->mailbox == "scanner@contoso.com");
+  // A remembered password is still held to the rules, and a wrong one is
+  // never answered from the cache.
+  auto elsewhere = check_login_cached(cfg, cache, "scanner01", "right password", ip("172.16.0.1"), conf::Protocol::smtp);
+  REQUIRE(elsewhere);
+  CHECK(elsewhere->failure == LoginFailure::source_not_allowed);
+  auto imap = check_login_cached(cfg, cache, "scanner01", "right password", from, conf::Protocol::imap);
+  REQUIRE(imap);
+  CHECK(imap->failure == LoginFailure::protocol_not_allowed);
+  CHECK_FALSE(check_login_cached(cfg, cache, "scanner01", "wrong", from, conf::Protocol::smtp));
+  // A changed hash (a reload) or a flushed cache: back to the pool.
+  cache.flush();
+  CHECK_FALSE(check_login_cached(cfg, cache, "scanner01", "right password", from, conf::Protocol::smtp));
+}
+
 TEST_CASE("IPv4 clients arriving mapped on a dual-stack socket match IPv4 rules") {
   auto cfg = config();
   LoginCache cache(300s);
