@@ -34,7 +34,9 @@ async def expect(reader, code):
 
 
 async def one_session(args, msg, ctx, latencies, ids):
-    reader, writer = await asyncio.open_connection("127.0.0.1", args.port, limit=1 << 20)
+    implicit = ctx if args.tls == "implicit" else None
+    reader, writer = await asyncio.open_connection("127.0.0.1", args.port, limit=1 << 20, ssl=implicit,
+                                                   server_hostname="localhost" if implicit else None)
 
     async def cmd(line, code):
         writer.write(line + b"\r\n")
@@ -110,7 +112,8 @@ def worker(args, sessions, out):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--tls", choices=["none", "starttls"], default="starttls")
+    p.add_argument("--tls", choices=["none", "starttls", "implicit"], default="starttls",
+                   help="implicit: TLS from the first byte (bench/floor.py's HAProxy)")
     p.add_argument("--ca")
     p.add_argument("--user", default="bench01")
     p.add_argument("--password", default="bench-password")

@@ -74,6 +74,18 @@ SCENARIOS = {
                        "idle IMAP sessions in IDLE (spliced; upstream TLS; device side plaintext)"),
     "idle_imap_implicit": ("idle IMAP sessions, device TLS",
                            "idle IMAP sessions in IDLE (spliced; upstream TLS; device side TLS, ECDSA)"),
+    "floor_short_tls": ("floor (HAProxy): short sessions, RSA-2048 TLS",
+                        "the floor for `short_starttls`: the same sessions through HAProxy"),
+    "floor_short_tls_ecdsa": ("floor (HAProxy): short sessions, ECDSA TLS",
+                              "the floor for `short_starttls_ecdsa`: the same sessions through HAProxy"),
+    "floor_short_none": ("floor (HAProxy): short sessions, plaintext",
+                         "the floor for `short_none`: the same sessions through HAProxy"),
+    "floor_big_5mb_tls": ("floor (HAProxy): 5 MB messages, TLS both sides",
+                          "the floor for `big_5mb_starttls`: the same bytes through HAProxy"),
+    "floor_big_5mb_none": ("floor (HAProxy): 5 MB messages, client plaintext",
+                           "the floor for `big_5mb_none`: the same bytes through HAProxy"),
+    "floor_imap_fetch_5mb": ("floor (HAProxy): IMAP FETCH of 5 MB, TLS both sides",
+                             "the floor for `imap_fetch_5mb`: the same bytes through HAProxy"),
     "direct_reference": ("spool reference: delivery direct", "reference: `delivery: direct`, relayed to the sink"),
     "acceptance_paced": ("spool acceptance, deliveries paced off", "spool acceptance, deliveries paced off"),
     "acceptance_down": ("spool acceptance, upstream down", "spool acceptance, upstream down"),
@@ -82,6 +94,8 @@ SCENARIOS = {
 }
 
 # Issue 13's goals that the bench measures: (scenario, field, at most, what).
+# A goal with a floor scenario (bench/floor.py) also shows what HAProxy pays
+# for the same bytes on the same machine.
 GOALS = [
     ("big_5mb_starttls", "cpu_ms_per_mb", 1.0, "5 MB DATA, STARTTLS both sides"),
     ("big_5mb_none", "cpu_ms_per_mb", 0.5, "5 MB DATA, device side plaintext"),
@@ -115,13 +129,18 @@ def with_unit(text, field):
     return text + unit if unit in ("×", "%") else f"{text} {unit}".rstrip()
 
 
-def figure_text(field, values):
+def label(scenario, field):
+    """A figure's name; a floor scenario's CPU is HAProxy's, not the relay's."""
+    text = FIGURES[field][0] if field in FIGURES else field.replace("_", " ")
+    return text.replace("relay", "HAProxy") if scenario.startswith("floor_") else text
+
+
+def figure_text(scenario, field, values):
     """'relay CPU 2.43 ms/session (2.42–2.48)': median, unit, range over the
     runs (no range for one run or identical runs)."""
-    label = FIGURES[field][0] if field in FIGURES else field.replace("_", " ")
     med = with_unit(fmt(statistics.median(values), field), field)
     spread = f" ({fmt(min(values), field)}–{fmt(max(values), field)})" if min(values) != max(values) else ""
-    return f"{label} {med}{spread}".strip()
+    return f"{label(scenario, field)} {med}{spread}".strip()
 
 
 def scenario_rows(results):
@@ -133,7 +152,7 @@ def scenario_rows(results):
         for field in runs[0]:
             values = [r[field] for r in runs if number(r.get(field))]
             if values:
-                parts.append(figure_text(field, values))
+                parts.append(figure_text(name, field, values))
         desc = about.get(name) or SCENARIOS.get(name, ("", name))[1]
         rows.append((f"`{name}`: {desc}", "; ".join(parts) or "no figures"))
     return rows
@@ -174,17 +193,28 @@ def table(head, rows):
     return out + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
 
 
+FLOORS = {"big_5mb_starttls": "floor_big_5mb_tls", "big_5mb_none": "floor_big_5mb_none",
+          "imap_fetch_5mb": "floor_imap_fetch_5mb", "short_starttls": "floor_short_tls",
+          "short_starttls_ecdsa": "floor_short_tls_ecdsa", "short_none": "floor_short_none"}
+
+
+def median_of(results, scenario, field):
+    values = [r[field] for r in results.get(scenario) or [] if number(r.get(field))]
+    return statistics.median(values) if values else None
+
+
 def goals(results):
     rows = []
     for scenario, field, target, what in GOALS:
-        values = [r[field] for r in results.get(scenario) or [] if number(r.get(field))]
-        if values:
-            med = statistics.median(values)
+        med = median_of(results, scenario, field)
+        if med is not None:
             got, met = with_unit(fmt(med, field), field), "yes" if med <= target else "**no**"
         else:
             got, met = "not in this run", "—"
-        rows.append((f"{what}: {FIGURES[field][0]}", f"≤ {with_unit(f'{target:g}', field)}", got, met))
-    return table(("goal (issue 13)", "target", "median", "met"), rows)
+        floor = median_of(results, FLOORS[scenario], field) if scenario in FLOORS else None
+        rows.append((f"{what}: {FIGURES[field][0]}", f"≤ {with_unit(f'{target:g}', field)}", got,
+                     "—" if floor is None else with_unit(fmt(floor, field), field), met))
+    return table(("goal (issue 13)", "target", "median", "HAProxy, same load", "met"), rows)
 
 
 def before_after(before, after):
@@ -204,9 +234,8 @@ def before_after(before, after):
             if o is not None and w is not None:
                 ratio, _, worse = compare.judge(key, o, w)
                 ratio = ratio.replace("x", "×") + (" **worse**" if worse else "")
-            label = FIGURES[field][0] if field in FIGURES else field.replace("_", " ")
             title = SCENARIOS.get(scenario, (scenario,))[0]
-            rows.append((f"{title}: {label or 'throughput'}",
+            rows.append((f"{title}: {label(scenario, field) or 'throughput'}",
                          "—" if o is None else with_unit(fmt(o, field), field),
                          "—" if w is None else with_unit(fmt(w, field), field), ratio))
     return table(("figure (median)", "before", "after", "after/before"), rows)

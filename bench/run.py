@@ -27,6 +27,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 sys.path.insert(0, os.path.join(REPO, "tests", "standin"))
 from ports import free_port, poll, port_open  # noqa: E402  (shared with the integration tests)
 import report  # noqa: E402  (bench/report.py, beside this file: the same figure names and units)
+import floor  # noqa: E402  (bench/floor.py: the same bytes through HAProxy)
 
 
 IDLE_USERS = 20
@@ -106,6 +107,7 @@ trusted_networks: ["127.0.0.0/8"]
         self.relay_bin = relay_bin
         self.dir = tempfile.mkdtemp(prefix="xr-bench-")
         self.procs = []
+        self.only, self.perf_dir, self.perf_runs, self.scenario = None, None, {}, "warm_up"
         secret = os.urandom(24).hex()
         with open(os.path.join(self.dir, "contoso.secret"), "w") as f:
             f.write(secret + "\n")
@@ -124,9 +126,17 @@ trusted_networks: ["127.0.0.0/8"]
         sink_port_file = os.path.join(self.dir, "sink.port")
         self.sink = self.start_sink(sink_port_file, stats_file=sink_stats, fetch_size=fetch_size)
         wait_for(lambda: os.path.exists(sink_port_file) and os.path.getsize(sink_port_file) > 0, "the sink")
-        self.sink_port, self.sink_imap_port = map(int, open(sink_port_file).read().split())
+        self.sink_port, self.sink_imap_port, self.sink_smtps_port = map(int, open(sink_port_file).read().split())
         self.pw_hash = subprocess.run([relay_bin, "hash-password"], input=PASSWORD + "\n", capture_output=True,
                                       text=True, check=True).stdout.strip().splitlines()[-1]
+
+    def wanted(self, scenario):
+        """--only: whether to run this scenario (then it is the one --perf
+        names its profiles after)."""
+        if self.only is not None and scenario not in self.only:
+            return False
+        self.scenario = scenario
+        return True
 
     def start_relay(self):
         self.relay = self.start([self.relay_bin, "run", "--config", self.config], "relay.log")
@@ -173,9 +183,11 @@ def client(stand, script, argv, timeout):
     """Runs one load client (a bench/*.py printing one JSON line) and returns
     its JSON with the relay's and the sink's CPU seconds over the same
     interval: the sink's own cost is the yardstick where machines differ."""
+    perf = start_perf(stand)
     relay0, sink0 = cpu_seconds(stand.relay.pid), cpu_seconds(stand.sink.pid)
     out = subprocess.run([PY, os.path.join(HERE, script)] + argv, capture_output=True, text=True, timeout=timeout)
     relay1, sink1 = cpu_seconds(stand.relay.pid), cpu_seconds(stand.sink.pid)
+    stop_perf(perf)
     if out.returncode != 0:
         sys.exit(f"{script} failed ({out.returncode}): {out.stderr[-2000:]}")
     r = json.loads(out.stdout)
@@ -184,6 +196,26 @@ def client(stand, script, argv, timeout):
         sys.exit(f"{script}: {r['errors']} sessions failed, e.g. {r['first_errors']}")
     r["relay_cpu_s"], r["sink_cpu_s"] = relay1 - relay0, sink1 - sink0
     return r
+
+
+def start_perf(stand):
+    """--perf DIR: `perf record` on the relay for the length of one load
+    client, into DIR/<scenario>-<n>.data (perf's own overhead lands in the
+    CPU figures: profile and measure in separate runs)."""
+    if not stand.perf_dir:
+        return None
+    stand.perf_runs[stand.scenario] = n = stand.perf_runs.get(stand.scenario, 0) + 1
+    out = os.path.join(stand.perf_dir, f"{stand.scenario}-{n}.data")
+    p = subprocess.Popen(["perf", "record", "-q", "-g", "-F", "999", "-p", str(stand.relay.pid), "-o", out],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # perf attaches before the load starts
+    return p
+
+
+def stop_perf(p):
+    if p is not None:
+        p.send_signal(signal.SIGINT)
+        p.wait(60)
 
 
 def loadgen(stand, kind, sessions, concurrency, size, messages=1, timeout=600):
@@ -265,6 +297,8 @@ def scenarios(stand, n, runs, results, about):
     loadgen(stand, "starttls", n["warm"], 10, 10_000)  # warm-up: token, login cache, TLS resumption
     for tls in ("starttls", "starttls-ecdsa", "none"):
         name = f"short_{tls.replace('-', '_')}"
+        if not stand.wanted(name):
+            continue
         results[name] = []
         for _ in range(runs):
             r = loadgen(stand, tls, n["short"], 25, 10_000, timeout=n["timeout"])
@@ -276,6 +310,8 @@ def scenarios(stand, n, runs, results, about):
     mb = n["big_size"] / 1e6
     for tls in ("starttls", "none"):
         name = f"big_5mb_{tls}"  # the name stays for compare.py when --smoke sends smaller messages
+        if not stand.wanted(name):
+            continue
         results[name] = []
         for _ in range(runs):
             r = loadgen(stand, tls, n["big_sessions"], 2, n["big_size"], messages=n["big_messages"],
@@ -284,26 +320,42 @@ def scenarios(stand, n, runs, results, about):
         about[name] = (f"{mb:g} MB messages, device {LISTENER_TEXT[tls]}, upstream STARTTLS; "
                        f"{n['big_sessions'] * n['big_messages']} messages, {n['big_messages']} per session, "
                        f"{count(min(4, n['big_sessions']), 'session')} at a time")
-    results["imap_fetch_5mb"] = []
+    if stand.wanted("imap_fetch_5mb"):
+        imap_fetch(stand, n, runs, results, about)
+    if stand.wanted("idle_smtp"):
+        results["idle_smtp"] = [{"rss_kib_per_session": idle(stand, n["idle"], settle=n["settle"])}
+                                for _ in range(runs)]
+        about["idle_smtp"] = f"{n['idle']} idle SMTP sessions (logged in, upstream TLS connection open)"
+    for tls, what in (("none", "device side plaintext"), ("implicit", "device side TLS, ECDSA")):
+        if not stand.wanted(f"idle_imap_{tls}"):
+            continue
+        results[f"idle_imap_{tls}"] = [{"rss_kib_per_session": idle(stand, n["imap_idle"], "imap", tls, n["settle"])}
+                                       for _ in range(runs)]
+        about[f"idle_imap_{tls}"] = f"{n['imap_idle']:,} idle IMAP sessions in IDLE (spliced; upstream TLS; {what})"
+    floor.scenarios(stand, n, runs, results, about, threads=os.cpu_count())
+
+
+def imap_fetch_client(stand, port, n):
+    """One imapfetch.py run against `port` (the relay's, or the floor's HAProxy)."""
+    r = client(stand, "imapfetch.py", ["--port", str(port), "--ca", stand.ec_ca,
+                                       "--password", PASSWORD, "--sessions", str(n["fetch_sessions"]),
+                                       "--fetches", str(n["fetches"]), "--size", str(n["fetch_size"]),
+                                       "--concurrency", "1", "--workers", "2"], n["timeout"])
     want = n["fetch_sessions"] * n["fetches"]
+    if r["fetches"] != want:
+        sys.exit(f"imapfetch.py: {r['fetches']} of {want} fetches")
+    return r
+
+
+def imap_fetch(stand, n, runs, results, about):
+    results["imap_fetch_5mb"] = []
     for _ in range(runs):
-        r = client(stand, "imapfetch.py", ["--port", str(stand.imaps_port), "--ca", stand.ec_ca,
-                                           "--password", PASSWORD, "--sessions", str(n["fetch_sessions"]),
-                                           "--fetches", str(n["fetches"]), "--size", str(n["fetch_size"]),
-                                           "--concurrency", "1", "--workers", "2"], n["timeout"])
-        if r["fetches"] != want:
-            sys.exit(f"imapfetch.py: {r['fetches']} of {want} fetches")
+        r = imap_fetch_client(stand, stand.imaps_port, n)
         results["imap_fetch_5mb"].append({"mb_per_s": r["mb_per_s"], **cpu_figures(r, r["bytes"] / 1e6, "mb")})
     about["imap_fetch_5mb"] = (f"IMAP through the splice, TLS both sides (device implicit TLS, ECDSA): "
                                f"LOGIN, SELECT, `UID FETCH 1 BODY[]` of a {n['fetch_size'] / 1e6:g} MB message; "
                                f"{count(n['fetch_sessions'], 'session')} × {count(n['fetches'], 'fetch')}, "
                                f"{min(2, n['fetch_sessions'])} at a time")
-    results["idle_smtp"] = [{"rss_kib_per_session": idle(stand, n["idle"], settle=n["settle"])} for _ in range(runs)]
-    about["idle_smtp"] = f"{n['idle']} idle SMTP sessions (logged in, upstream TLS connection open)"
-    for tls, what in (("none", "device side plaintext"), ("implicit", "device side TLS, ECDSA")):
-        results[f"idle_imap_{tls}"] = [{"rss_kib_per_session": idle(stand, n["imap_idle"], "imap", tls, n["settle"])}
-                                       for _ in range(runs)]
-        about[f"idle_imap_{tls}"] = f"{n['imap_idle']:,} idle IMAP sessions in IDLE (spliced; upstream TLS; {what})"
 
 
 def machine(args, relay_bin):
@@ -343,6 +395,8 @@ def main():
     ap.add_argument("--no-deliver", action="store_true", help="--spool: do not deliver the 1 GB queue afterwards")
     ap.add_argument("--relay-commit", help="the commit --relay was built from, when not this tree's HEAD "
                                            "(a before/after comparison's old binary)")
+    ap.add_argument("--only", help="comma-separated scenario names: run just these (for profiling)")
+    ap.add_argument("--perf", metavar="DIR", help="perf record the relay during each load client, into DIR")
     ap.add_argument("--json", help="also write every run's figures to this file (for bench/compare.py, bench/report.py)")
     args = ap.parse_args()
     relay_bin = os.path.abspath(args.relay)
@@ -360,6 +414,10 @@ def main():
         return status
     n = sizes(args)
     stand = Stand(relay_bin, fetch_size=n["fetch_size"])
+    stand.only = set(args.only.split(",")) if args.only else None
+    if args.perf:
+        os.makedirs(args.perf, exist_ok=True)
+        stand.perf_dir = os.path.abspath(args.perf)
     # Every run's figures by scenario, for --json, bench/compare.py and
     # bench/report.py. Field names say the direction: *_per_s is
     # higher-is-better; cpu_* (cpu_ratio_to_sink too), *_ms and *_kib* are

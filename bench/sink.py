@@ -5,7 +5,8 @@ implicit TLS, AUTHENTICATE XOAUTH2, SELECT, IDLE (enough to hold idle
 sessions) and FETCH / UID FETCH answered with its one message of
 --fetch-size bytes whatever was asked (the splice's bulk path). It checks
 nothing, so the relay and not the peer is what a benchmark measures.
-127.0.0.1 only. Writes its ports to --port-file ("smtp imap") once
+127.0.0.1 only. Writes its ports to --port-file ("smtp imap smtps", the last
+an implicit-TLS SMTP port) once
 listening; --smtp-port picks the SMTP port (default: any free one);
 --stats-file gets '{"sessions": S, "messages": M, "bytes": B}'
 whenever the counters change (the spool benchmark counts deliveries)."""
@@ -27,9 +28,8 @@ class Counters:
     bytes = 0
 
 
-async def session(reader, writer, tls_ctx):
+async def session(reader, writer, tls_ctx, tls=False):
     Counters.sessions += 1
-    tls = False
 
     async def reply(data):
         writer.write(data)
@@ -155,14 +155,18 @@ async def main(args):
                                       limit=64 << 20)  # readuntil() needs a whole message's room
     fetch = fetch_reply(args.fetch_size)
     imap = await asyncio.start_server(lambda r, w: imap_session(r, w, fetch), "127.0.0.1", 0, backlog=4096, ssl=ctx)
-    ports = [srv.sockets[0].getsockname()[1] for srv in (smtp, imap)]
+    # Implicit-TLS SMTP: what HAProxy, which cannot STARTTLS, relays to in
+    # bench/floor.py.
+    smtps = await asyncio.start_server(lambda r, w: session(r, w, ctx, tls=True), "127.0.0.1", 0, backlog=4096,
+                                       limit=64 << 20, ssl=ctx)
+    ports = [srv.sockets[0].getsockname()[1] for srv in (smtp, imap, smtps)]
     with open(args.port_file + ".tmp", "w") as f:
         f.write(" ".join(map(str, ports)))
     os.replace(args.port_file + ".tmp", args.port_file)
-    tasks = [smtp.serve_forever(), imap.serve_forever()]
+    tasks = [smtp.serve_forever(), imap.serve_forever(), smtps.serve_forever()]
     if args.stats_file:
         tasks.append(write_stats(args.stats_file))
-    async with smtp, imap:
+    async with smtp, imap, smtps:
         await asyncio.gather(*tasks)
 
 
