@@ -17,6 +17,11 @@ Scenarios (bench/run.py runs them after the relay's; `--only` picks):
 - `floor_big_5mb_none`: the same with a plaintext client side: `big_5mb_none`.
 - `floor_imap_fetch_5mb`: imapfetch.py with TLS (ECDSA) to HAProxy, HAProxy
   with TLS to the sink's IMAP port: `imap_fetch_5mb`.
+- `floor_idle_smtp`, `floor_idle_imap_implicit`: bench/idle.py's sessions
+  (SMTP logged in, plaintext client side; IMAP in IDLE, TLS client side)
+  held through HAProxy, TLS to the sink: HAProxy's RSS per session. At most
+  1,000 sessions: HAProxy wants more descriptors per connection than the
+  relay, and some machines' hard limit is 20,000.
 Figures: MB/s, `cpu_ms_per_mb` (HAProxy's CPU from /proc), the sink's CPU
 and the ratio, named as the relay's so bench/compare.py judges them alike."""
 import os
@@ -29,7 +34,9 @@ HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
 CONFIG = """global
   nbthread {threads}
-  maxconn 4000
+  maxconn 6000
+  # Idle sessions: HAProxy's own buffers go back to its pool while a
+  # connection has nothing to move, as the relay's do.
   tune.ssl.default-dh-param 2048
 defaults
   mode tcp
@@ -80,7 +87,8 @@ def start_haproxy(stand, threads):
 
 def scenarios(stand, n, runs, results, about, threads):
     wanted = [s for s in ("floor_short_tls", "floor_short_tls_ecdsa", "floor_short_none", "floor_big_5mb_tls",
-                          "floor_big_5mb_none", "floor_imap_fetch_5mb") if stand.wanted(s)]
+                          "floor_big_5mb_none", "floor_imap_fetch_5mb", "floor_idle_smtp",
+                          "floor_idle_imap_implicit") if stand.wanted(s)]
     if not wanted:
         return
     proc, ports = start_haproxy(stand, threads)
@@ -131,6 +139,18 @@ def scenarios(stand, n, runs, results, about, threads):
                                                         **B.cpu_figures(r, r["bytes"] / 1e6, "mb")})
             about["floor_imap_fetch_5mb"] = ("the floor for `imap_fetch_5mb`: HAProxy in TCP mode, TLS (ECDSA) "
                                              "from the client, TLS to the sink's IMAP port; the same fetches")
+        count = min(n["imap_idle"], 5000)
+        for name, protocol, tls, port, what in (
+                ("floor_idle_smtp", "smtp", "none", ports["smtp"], "SMTP sessions logged in, client side plaintext"),
+                ("floor_idle_imap_implicit", "imap", "implicit", ports["imaps"],
+                 "IMAP sessions in IDLE, client side TLS (ECDSA)")):
+            if name not in wanted:
+                continue
+            stand.scenario = name
+            results[name] = [{"rss_kib_per_session": B.idle(stand, count, protocol, tls, n["settle"], port=port)}
+                             for _ in range(runs)]
+            about[name] = (f"the floor for idle sessions: {count:,} idle {what}, through HAProxy in TCP mode "
+                           f"with TLS to the sink: HAProxy's RSS per session")
     finally:
         stand.relay = relay
         proc.terminate()

@@ -86,6 +86,9 @@ SCENARIOS = {
                            "the floor for `big_5mb_none`: the same bytes through HAProxy"),
     "floor_imap_fetch_5mb": ("floor (HAProxy): IMAP FETCH of 5 MB, TLS both sides",
                              "the floor for `imap_fetch_5mb`: the same bytes through HAProxy"),
+    "floor_idle_smtp": ("floor (HAProxy): idle SMTP sessions", "the floor for `idle_smtp`: through HAProxy"),
+    "floor_idle_imap_implicit": ("floor (HAProxy): idle IMAP sessions, client TLS",
+                                 "the floor for `idle_imap_implicit`: through HAProxy"),
     "direct_reference": ("spool reference: delivery direct", "reference: `delivery: direct`, relayed to the sink"),
     "acceptance_paced": ("spool acceptance, deliveries paced off", "spool acceptance, deliveries paced off"),
     "acceptance_down": ("spool acceptance, upstream down", "spool acceptance, upstream down"),
@@ -195,7 +198,8 @@ def table(head, rows):
 
 FLOORS = {"big_5mb_starttls": "floor_big_5mb_tls", "big_5mb_none": "floor_big_5mb_none",
           "imap_fetch_5mb": "floor_imap_fetch_5mb", "short_starttls": "floor_short_tls",
-          "short_starttls_ecdsa": "floor_short_tls_ecdsa", "short_none": "floor_short_none"}
+          "short_starttls_ecdsa": "floor_short_tls_ecdsa", "short_none": "floor_short_none",
+          "idle_smtp": "floor_idle_smtp", "idle_imap_implicit": "floor_idle_imap_implicit"}
 
 
 def median_of(results, scenario, field):
