@@ -456,22 +456,11 @@ class SmtpSession : public SessionCore {
       slot_.reset();
       co_return smtp::make_reply(454, "4.7.0 Configuration changed, try again later");
     }
-    UpstreamSmtp::Settings s;
-    s.endpoint = tenant.smtp;
-    if (const auto* proxy = tenant.proxy_for(tenant.smtp.host))
-      s.proxy = std::make_shared<const conf::EgressProxy>(*proxy);
-    s.helo_name = cfg_.hostname;
-    s.mailbox = grant_->mailbox;
-    s.connect_timeout = cfg_.limits.upstream_connect_timeout;
-    s.reply_timeout = cfg_.limits.upstream_reply_timeout;
+    auto settings = UpstreamSmtp::Settings::for_mailbox(cfg_, tenant, grant_->mailbox);
     upstream_ = std::make_unique<UpstreamSmtp>(co_await net::this_coro::executor,
-                                               *gsnap->upstream_tls.at(grant_->tenant), std::move(s));
+                                               *gsnap->upstream_tls.at(grant_->tenant), std::move(settings));
     auto login = co_await upstream_->open(std::string(token.token.value.reveal()));
-    svc_.metrics.add("xoauth2_relay_upstream_logins_total",
-                     {{"protocol", "smtp"},
-                      {"outcome", login.status == UpstreamLogin::Status::ok        ? "ok"
-                                  : login.status == UpstreamLogin::Status::refused ? "refused"
-                                                                                    : "unavailable"}});
+    svc_.metrics.add("xoauth2_relay_upstream_logins_total", {{"protocol", "smtp"}, {"outcome", metric_outcome(login)}});
     if (login.status == UpstreamLogin::Status::ok) {
       log(LogLevel::info, "upstream_ok", {{"upstream", upstream_->peer()}, {"mailbox", grant_->mailbox},
                                           {"proxy", upstream_->proxy_url()},

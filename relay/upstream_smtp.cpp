@@ -31,6 +31,24 @@ const char* to_string(UpstreamLogin::Status s) {
   return "error";
 }
 
+const char* metric_outcome(const UpstreamLogin& login) {
+  using S = UpstreamLogin::Status;
+  return login.status == S::ok ? "ok" : login.status == S::refused ? "refused" : "unavailable";
+}
+
+UpstreamSmtp::Settings UpstreamSmtp::Settings::for_mailbox(const conf::Config& cfg, const conf::Tenant& tenant,
+                                                           std::string mailbox) {
+  Settings s;
+  s.endpoint = tenant.smtp;
+  if (const auto* proxy = tenant.proxy_for(tenant.smtp.host))
+    s.proxy = std::make_shared<const conf::EgressProxy>(*proxy);
+  s.helo_name = cfg.hostname;
+  s.mailbox = std::move(mailbox);
+  s.connect_timeout = cfg.limits.upstream_connect_timeout;
+  s.reply_timeout = cfg.limits.upstream_reply_timeout;
+  return s;
+}
+
 UpstreamSmtp::UpstreamSmtp(net::any_io_executor ex, ssl::context& tls, Settings settings)
     : settings_(std::move(settings)),
       conn_(tcp::socket(ex), tls),

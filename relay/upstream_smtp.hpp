@@ -28,6 +28,9 @@ struct UpstreamLogin {
   std::string challenge;
 };
 const char* to_string(UpstreamLogin::Status);
+// The outcome label of xoauth2_relay_upstream_logins_total: ok, refused or
+// unavailable (everything that is not Office 365 saying no).
+const char* metric_outcome(const UpstreamLogin&);
 
 class UpstreamSmtp {
  public:
@@ -43,6 +46,10 @@ class UpstreamSmtp {
     std::chrono::seconds connect_timeout{30};
     std::chrono::seconds reply_timeout{120};
     bool use_bdat = true;  // when the server offers CHUNKING
+
+    // What a session and a spool lane both connect with: the tenant's SMTP
+    // endpoint and proxy, the config's HELO name and upstream timeouts.
+    static Settings for_mailbox(const conf::Config& cfg, const conf::Tenant& tenant, std::string mailbox);
   };
 
   UpstreamSmtp(net::any_io_executor ex, ssl::context& tls, Settings settings);

@@ -94,14 +94,7 @@ net::awaitable<void> DeliveryEngine::Impl::deliver_lane(Lane& lane, const std::s
     co_await fail_due(lane, why);
     co_return;
   }
-  UpstreamSmtp::Settings s;
-  s.endpoint = tenant.smtp;
-  if (const auto* proxy = tenant.proxy_for(tenant.smtp.host))
-    s.proxy = std::make_shared<const conf::EgressProxy>(*proxy);
-  s.helo_name = snap->config.hostname;
-  s.mailbox = lane.mailbox;
-  s.connect_timeout = snap->config.limits.upstream_connect_timeout;
-  s.reply_timeout = snap->config.limits.upstream_reply_timeout;
+  auto s = UpstreamSmtp::Settings::for_mailbox(snap->config, tenant, lane.mailbox);
   // On the heap, not in the coroutine frame: GCC 12 mis-sizes frames that
   // hold an UpstreamSmtp (it warns -Wmismatched-new-delete, and the relay
   // then died with heap corruption).
@@ -120,11 +113,7 @@ net::awaitable<void> DeliveryEngine::Impl::deliver_lane(Lane& lane, const std::s
 net::awaitable<void> DeliveryEngine::Impl::use_connection(UpstreamSmtp& up, Lane& lane, std::string token) {
   const auto t0 = Steady::now();
   auto login = co_await up.open(std::move(token));
-  svc.metrics.add("xoauth2_relay_upstream_logins_total",
-                  {{"protocol", "smtp"},
-                   {"outcome", login.status == UpstreamLogin::Status::ok        ? "ok"
-                               : login.status == UpstreamLogin::Status::refused ? "refused"
-                                                                                 : "unavailable"}});
+  svc.metrics.add("xoauth2_relay_upstream_logins_total", {{"protocol", "smtp"}, {"outcome", metric_outcome(login)}});
   if (login.status != UpstreamLogin::Status::ok) {
     auto why = login_refusal_cause(*current(), lane.tenant, login.reply);
     svc.log.log(login.status == UpstreamLogin::Status::refused ? LogLevel::error : LogLevel::warn, "",
