@@ -71,29 +71,6 @@ LoginDecision decide_for(const conf::User& u, const conf::IpAddress& source, con
 
 }  // namespace
 
-LoginDecision check_login(const conf::Config& cfg, LoginCache& cache, std::string_view user,
-                          std::string_view password, const conf::IpAddress& source, conf::Protocol protocol) {
-  auto it = cfg.users.find(std::string(user));
-  if (it == cfg.users.end()) {
-    (void)verify_password(password, dummy_hash());
-    LoginDecision d;
-    d.failure = LoginFailure::unknown_user;
-    return d;
-  }
-  const conf::User& u = it->second;
-  // The password is checked first, whatever else is wrong, so the answer's
-  // timing says nothing about the rules; and the log can then tell an admin
-  // "right password, wrong network" apart from a guess.
-  if (cache.check(u.name, password, u.password_hash)) return decide_for(u, source, protocol, true);
-  if (!verify_password(password, u.password_hash)) {
-    LoginDecision d;
-    d.failure = LoginFailure::bad_password;
-    return d;
-  }
-  cache.remember(u.name, password, u.password_hash);
-  return decide_for(u, source, protocol, false);
-}
-
 std::optional<LoginDecision> check_login_cached(const conf::Config& cfg, LoginCache& cache, std::string_view user,
                                                 std::string_view password, const conf::IpAddress& source,
                                                 conf::Protocol protocol) {
@@ -102,6 +79,28 @@ std::optional<LoginDecision> check_login_cached(const conf::Config& cfg, LoginCa
   const conf::User& u = it->second;
   if (!cache.check(u.name, password, u.password_hash)) return std::nullopt;
   return decide_for(u, source, protocol, true);
+}
+
+LoginDecision check_login(const conf::Config& cfg, LoginCache& cache, std::string_view user,
+                          std::string_view password, const conf::IpAddress& source, conf::Protocol protocol) {
+  if (auto cached = check_login_cached(cfg, cache, user, password, source, protocol)) return std::move(*cached);
+  LoginDecision d;
+  auto it = cfg.users.find(std::string(user));
+  if (it == cfg.users.end()) {
+    (void)verify_password(password, dummy_hash());
+    d.failure = LoginFailure::unknown_user;
+    return d;
+  }
+  const conf::User& u = it->second;
+  // The password is checked first, whatever else is wrong, so the answer's
+  // timing says nothing about the rules; and the log can then tell an admin
+  // "right password, wrong network" apart from a guess.
+  if (!verify_password(password, u.password_hash)) {
+    d.failure = LoginFailure::bad_password;
+    return d;
+  }
+  cache.remember(u.name, password, u.password_hash);
+  return decide_for(u, source, protocol, false);
 }
 
 std::optional<LoginCache::Key> login_flight_key(const conf::Config& cfg, const LoginCache& cache,
