@@ -110,7 +110,7 @@ def test_basic_auth_from_proxy_auth_file(standin, relay, tmp_path, http_proxy):
     r = proxied_relay(relay, tmp_path, proxy.url, password=PROXY_PASSWORD)
     assert wait_for_log(r, "event=token_ok", timeout=15), r.redacted_tail()
     proxy.wait_connect(token_target(standin))
-    assert "407" not in r.log_text()
+    assert "refused CONNECT" not in r.log_text()  # not "407": session ids and timestamps can hold it
     no_secret_in(r.log_text())
 
 
