@@ -13,12 +13,14 @@
 #include "relay/asio.hpp"
 #include "relay/net/tls_write_buffer.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 struct ssl_st;
 
@@ -80,8 +82,12 @@ class Connection {
 
  private:
   enum class Want { read, write };
-  net::awaitable<IoResult> wait_for(Want want, std::chrono::steady_clock::time_point deadline,
-                                    net::steady_timer& timer, const bool& interrupted);
+  // A wait for the socket against `timer` set to `deadline` (connection.cpp
+  // says why it is not a coroutine); outcome() turns its result into an
+  // IoResult, `interrupted` telling a woken wait from a timeout.
+  using Raced = std::tuple<std::array<std::size_t, 2>, boost::system::error_code, boost::system::error_code>;
+  net::awaitable<Raced> race(Want want, std::chrono::steady_clock::time_point deadline, net::steady_timer& timer);
+  static IoResult outcome(const Raced& raced, bool interrupted);
   net::awaitable<IoResult> handshake(Duration timeout);
   // One non-blocking read; `want` says what to wait for when nothing came.
   IoResult read_now(net::mutable_buffer buf, std::optional<Want>& want);
