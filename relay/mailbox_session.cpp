@@ -69,7 +69,7 @@ class MailboxSession : public SessionCore {
   MailboxSession(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t listener_index,
                  Services& svc, ClientOrigin origin)
       : SessionCore(std::move(socket), std::move(snap), listener_index, svc, std::move(origin)),
-        machine_(std::in_place, front_options<typename P::Options>(cfg_, listener_, P::name)),
+        machine_(std::make_unique<typename P::Server>(front_options<typename P::Options>(cfg_, listener_, P::name))),
         buf_(kLoginBuffer) {}
 
   // A relayed session is given the grace period: an IMAP client in the
@@ -380,7 +380,9 @@ class MailboxSession : public SessionCore {
     }
   }
 
-  std::optional<typename P::Server> machine_;  // until the login; then only the splice runs
+  // Until the login; then only the splice runs, and an idle spliced session
+  // holds no room for the machine either.
+  std::unique_ptr<typename P::Server> machine_;
   std::string user_;
   std::optional<auth::Grant> grant_;
   std::optional<MailboxSlots::Slot> slot_;

@@ -63,15 +63,16 @@ void SessionCore::note_login_before_tls(std::size_t refusals, std::initializer_l
 }
 
 bool SessionCore::sniff_first_line(std::string_view bytes, bool tls_active) {
-  if (first_line_.done()) return false;
-  first_line_.feed(bytes);
-  if (!first_line_.done()) return false;
-  const auto wrong = sniff::wrong_protocol(spoken_by(listener_.protocol), !tls_active, first_line_);
+  if (!first_line_) return false;
+  first_line_->feed(bytes);
+  if (!first_line_->done()) return false;
+  const auto sniffed = std::move(first_line_);  // decided: the session holds it no longer
+  const auto wrong = sniff::wrong_protocol(spoken_by(listener_.protocol), !tls_active, *sniffed);
   if (wrong == sniff::Spoken::unknown) return false;
   // seen= is the command word (and an IMAP tag) only: never the rest of
   // the line, which may hold a password.
   device_mistake("wrong_protocol", "wrong_protocol",
-                 {{"client", client_}, {"listener", listener_.name()}, {"seen", first_line_.seen()},
+                 {{"client", client_}, {"listener", listener_.name()}, {"seen", sniffed->seen()},
                   {"speaks", sniff::to_string(wrong)}},
                  wrong_protocol_hint(cfg_, listener_, wrong));
   return wrong == sniff::Spoken::tls;

@@ -103,7 +103,8 @@ class SessionCore {
   void login_outcome(std::string_view result) { result_ = result; }
 
  private:
-  sniff::FirstLine first_line_;
+  // Until the first line is decided (sniff_first_line), then freed.
+  std::unique_ptr<sniff::FirstLine> first_line_ = std::make_unique<sniff::FirstLine>();
   std::string mistake_result_;  // the result a device_mistake set
   std::string mistake_hint_;
   bool login_before_tls_logged_ = false;
