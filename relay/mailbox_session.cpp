@@ -396,17 +396,24 @@ class MailboxSession : public SessionCore {
   bool ended_ = false;  // revoked before the splice: the notice was said, the session ends
 };
 
+// The session's whole life, in a frame that holds only what it needs; the
+// arguments run_imap_session was called with are in the session by now.
 template <typename P>
-net::awaitable<void> run(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t idx,
-                         Services& services, SessionRegistry& registry, ClientOrigin origin) {
-  auto session =
-      std::make_unique<MailboxSession<P>>(std::move(socket), std::move(snap), idx, services, std::move(origin));
+net::awaitable<void> serve(std::unique_ptr<MailboxSession<P>> session, SessionRegistry& registry) {
+  const auto ex = co_await net::this_coro::executor;
   auto listed = registry.add(
-      co_await net::this_coro::executor, [s = session.get()](StopPhase phase) { s->interrupt(phase); },
+      ex, [s = session.get()](StopPhase phase) { s->interrupt(phase); },
       [s = session.get()](std::shared_ptr<const ConfigSnapshot> snap) { s->reloaded(std::move(snap)); });
   // A spliced session past its lifetime hears BYE / -ERR, as at a shutdown's cut.
   session->limit_lifetime([s = session.get()] { s->interrupt(StopPhase::cut); });
   co_await session->run();
+}
+
+template <typename P>
+net::awaitable<void> run(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t idx,
+                         Services& services, SessionRegistry& registry, ClientOrigin origin) {
+  return serve(std::make_unique<MailboxSession<P>>(std::move(socket), std::move(snap), idx, services, std::move(origin)),
+               registry);
 }
 
 }  // namespace

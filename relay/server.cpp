@@ -297,15 +297,31 @@ class Server {
                                             {"client", origin->client},
                                             {"max_sessions_per_ip", cfg.limits.max_sessions_per_ip}});
           origin.reset();
-          const std::string refusal = per_ip_refusal(l);
-          co_await refuse(std::move(socket), refusal);
+          auto refusing = refuse(std::move(socket), per_ip_refusal(l));
+          co_await std::move(refusing);
         }
       }
-      if (origin) co_await run_session(std::move(socket), snap, idx, std::move(*origin));
+      if (origin) {
+        // Started outside the co_await: the arguments' temporaries would
+        // otherwise stay in this frame for the whole session.
+        auto serving = run_session(std::move(socket), snap, idx, std::move(*origin));
+        co_await std::move(serving);
+      }
     } catch (const std::exception& e) {
       log_.error("", "session_crashed", {{"error", e.what()}});
     }
     --active_;
+  }
+
+  using SessionRunner = net::awaitable<void> (*)(tcp::socket, std::shared_ptr<const ConfigSnapshot>, std::size_t,
+                                                  Services&, SessionRegistry&, ClientOrigin);
+  static SessionRunner session_runner(conf::Protocol protocol) {
+    switch (protocol) {
+      case conf::Protocol::smtp: return run_smtp_session;
+      case conf::Protocol::imap: return run_imap_session;
+      case conf::Protocol::pop3: return run_pop3_session;
+    }
+    return run_smtp_session;
   }
 
   net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t idx,
@@ -315,17 +331,10 @@ class Server {
     metrics_.add("xoauth2_relay_sessions_total", labels);
     metrics_.add("xoauth2_relay_sessions_active", labels);
     try {
-      switch (l.protocol) {
-        case conf::Protocol::smtp:
-          co_await run_smtp_session(std::move(socket), snap, idx, services_, registry_, std::move(origin));
-          break;
-        case conf::Protocol::imap:
-          co_await run_imap_session(std::move(socket), snap, idx, services_, registry_, std::move(origin));
-          break;
-        case conf::Protocol::pop3:
-          co_await run_pop3_session(std::move(socket), snap, idx, services_, registry_, std::move(origin));
-          break;
-      }
+      // One co_await of a session started before it: a co_await per protocol
+      // kept three sets of the arguments in this frame for the whole session.
+      auto serving = session_runner(l.protocol)(std::move(socket), snap, idx, services_, registry_, std::move(origin));
+      co_await std::move(serving);
     } catch (const std::exception& e) {
       log_.error("", "session_crashed", {{"error", e.what()}});
     }

@@ -864,16 +864,27 @@ class SmtpSession : public SessionCore {
 
 }  // namespace
 
-net::awaitable<void> run_smtp_session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap,
-                                      std::size_t listener_index, Services& services,
-                                      SessionRegistry& registry, ClientOrigin origin) {
-  auto session = std::make_unique<SmtpSession>(std::move(socket), std::move(snap), listener_index, services,
-                                               std::move(origin));
+namespace {
+
+// The session's whole life, in a frame that holds only what it needs; the
+// arguments run_smtp_session was called with are in the session by now.
+net::awaitable<void> serve(std::unique_ptr<SmtpSession> session, SessionRegistry& registry) {
+  const auto ex = co_await net::this_coro::executor;
   auto listed = registry.add(
-      co_await net::this_coro::executor, [s = session.get()](StopPhase) { s->connection().interrupt(); },
+      ex, [s = session.get()](StopPhase) { s->connection().interrupt(); },
       [s = session.get()](std::shared_ptr<const ConfigSnapshot> snap) { s->reloaded(std::move(snap)); });
   session->limit_lifetime([s = session.get()] { s->connection().interrupt(); });
   co_await session->run();
+}
+
+}  // namespace
+
+net::awaitable<void> run_smtp_session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap,
+                                      std::size_t listener_index, Services& services,
+                                      SessionRegistry& registry, ClientOrigin origin) {
+  return serve(std::make_unique<SmtpSession>(std::move(socket), std::move(snap), listener_index, services,
+                                             std::move(origin)),
+               registry);
 }
 
 }  // namespace xr::relay
