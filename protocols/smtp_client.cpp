@@ -226,8 +226,13 @@ ClientEventKind Client::next() {
   for (;;) {
     if (m.state == S::failed) return ClientEventKind::failed;
     if (m.state == S::tls_wait) return ClientEventKind::start_tls;
-    // Nothing outstanding: leave any unsolicited reply (a 421) for the next command.
-    if (m.state == S::ready) return ClientEventKind::need_input;
+    // Nothing outstanding: leave any unsolicited reply (a 421) for the next
+    // command. An empty input buffer is given back: the connection may now
+    // stay idle for long.
+    if (m.state == S::ready) {
+      if (m.in.empty()) std::string().swap(m.in);
+      return ClientEventKind::need_input;
+    }
     std::size_t used = 0;
     const auto status = m.parser.feed(m.in, used);
     m.in.erase(0, used);

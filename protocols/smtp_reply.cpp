@@ -107,7 +107,12 @@ ReplyParser::Status ReplyParser::feed(std::string_view in, std::size_t& consumed
     current_.lines.push_back(line_.size() > 4 ? line_.substr(4) : std::string());
     const bool last = line_.size() == 3 || line_[3] == ' ';
     line_.clear();
-    if (last) return Status::reply;
+    if (last) {
+      // A connection waits between replies, often for long: it keeps no
+      // room for the longest line it has seen.
+      std::string().swap(line_);
+      return Status::reply;
+    }
   }
   return Status::need_more;
 }
