@@ -302,10 +302,22 @@ class Server {
         }
       }
       if (origin) {
-        // Started outside the co_await: the arguments' temporaries would
-        // otherwise stay in this frame for the whole session.
-        auto serving = run_session(std::move(socket), snap, idx, std::move(*origin));
-        co_await std::move(serving);
+        // The protocol's session in this frame, not a coroutine of its own:
+        // a second frame would hold a second copy of the socket and origin
+        // for the whole session.
+        const MetricLabels labels{{"protocol", conf::to_string(l.protocol)}, {"listener", l.name()}};
+        metrics_.add("xoauth2_relay_sessions_total", labels);
+        metrics_.add("xoauth2_relay_sessions_active", labels);
+        try {
+          // Started outside the co_await, whose temporaries would stay in
+          // this frame for the whole session.
+          auto serving = session_runner(l.protocol)(std::move(socket), snap, idx, services_, registry_,
+                                                    std::move(*origin));
+          co_await std::move(serving);
+        } catch (const std::exception& e) {
+          log_.error("", "session_crashed", {{"error", e.what()}});
+        }
+        metrics_.add("xoauth2_relay_sessions_active", labels, -1);
       }
     } catch (const std::exception& e) {
       log_.error("", "session_crashed", {{"error", e.what()}});
@@ -322,23 +334,6 @@ class Server {
       case conf::Protocol::pop3: return run_pop3_session;
     }
     return run_smtp_session;
-  }
-
-  net::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<const ConfigSnapshot> snap, std::size_t idx,
-                                   ClientOrigin origin) {
-    const auto& l = snap->config.listeners.at(idx);
-    const MetricLabels labels{{"protocol", conf::to_string(l.protocol)}, {"listener", l.name()}};
-    metrics_.add("xoauth2_relay_sessions_total", labels);
-    metrics_.add("xoauth2_relay_sessions_active", labels);
-    try {
-      // One co_await of a session started before it: a co_await per protocol
-      // kept three sets of the arguments in this frame for the whole session.
-      auto serving = session_runner(l.protocol)(std::move(socket), snap, idx, services_, registry_, std::move(origin));
-      co_await std::move(serving);
-    } catch (const std::exception& e) {
-      log_.error("", "session_crashed", {{"error", e.what()}});
-    }
-    metrics_.add("xoauth2_relay_sessions_active", labels, -1);
   }
 
   // The protocol's own "busy" answer, in the clear; an implicit-TLS client
