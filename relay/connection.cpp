@@ -56,7 +56,7 @@ SteadyTime deadline_after(Connection::Duration timeout) { return std::chrono::st
 }  // namespace
 
 Connection::Connection(tcp::socket socket, ssl::context& ctx)
-    : socket_(std::move(socket)), ctx_(ctx), read_timer_(socket_.get_executor()), write_timer_(socket_.get_executor()) {}
+    : socket_(std::move(socket)), ctx_(ctx) {}
 
 Connection::~Connection() {
   if (ssl_) SSL_free(ssl_);
@@ -99,11 +99,19 @@ IoResult Connection::tls_failure(int ssl_error) {
 // operand, and a wrapping coroutine's frame took 0.7 KiB more, which every
 // idle session held for as long as it waited. Callers co_await it and read
 // the result with outcome().
-net::awaitable<Connection::Raced> Connection::race(Want want, SteadyTime deadline, net::steady_timer& timer) {
+net::awaitable<Connection::Raced> Connection::race(Want want, SteadyTime deadline,
+                                                  std::unique_ptr<net::steady_timer>& timer) {
   const auto type = want == Want::read ? tcp::socket::wait_read : tcp::socket::wait_write;
-  timer.expires_at(deadline);
-  return net::experimental::make_parallel_group(socket_.async_wait(type, net::deferred), timer.async_wait(net::deferred))
+  if (!timer) timer = std::make_unique<net::steady_timer>(socket_.get_executor());
+  timer->expires_at(deadline);
+  return net::experimental::make_parallel_group(socket_.async_wait(type, net::deferred), timer->async_wait(net::deferred))
       .async_wait(net::experimental::wait_for_one(), net::use_awaitable);
+}
+
+IoResult Connection::take_deferred() {
+  IoResult r = std::move(*deferred_);
+  deferred_.reset();
+  return r;
 }
 
 IoResult Connection::outcome(const Raced& raced, bool interrupted) {
@@ -154,7 +162,7 @@ IoResult Connection::read_tls(net::mutable_buffer buf, std::optional<Want>& want
       // Deliver what came first. An end (close_notify, an error) read in
       // the same go is kept for the next call: its bytes have left the
       // socket, so no wait would ever see it.
-      if (!wait) deferred_ = tls_failure(err);
+      if (!wait) deferred_ = std::make_unique<IoResult>(tls_failure(err));
       return IoResult{IoStatus::ok, total};
     }
     if (!wait) return tls_failure(err);
@@ -201,7 +209,7 @@ net::awaitable<IoResult> Connection::read_some(net::mutable_buffer buf, Duration
     co_return IoResult{IoStatus::interrupted};
   }
   if (closed_) co_return IoResult{IoStatus::eof};
-  if (deferred_) co_return *std::exchange(deferred_, std::nullopt);
+  if (deferred_) co_return take_deferred();
   auto deadline = deadline_after(timeout);
   reading_ = true;
   IoResult r;
@@ -227,6 +235,10 @@ net::awaitable<IoResult> Connection::read_some(net::mutable_buffer buf, Duration
         break;
       }
     }
+    if (interrupted_) {  // while this yielded above: no timer was there to cancel
+      r = IoResult{IoStatus::interrupted};
+      break;
+    }
     const auto raced = co_await race(*want, deadline, read_timer_);
     r = outcome(raced, interrupted_);
     if (!r.ok()) break;
@@ -238,7 +250,7 @@ net::awaitable<IoResult> Connection::read_some(net::mutable_buffer buf, Duration
 
 std::optional<IoResult> Connection::try_read_some(net::mutable_buffer buf) {
   if (interrupted_ || closed_) return std::nullopt;  // read_some reports those
-  if (deferred_) return *std::exchange(deferred_, std::nullopt);
+  if (deferred_) return take_deferred();
   if (reads_without_wait_ + 1 >= kReadsBeforeYield) return std::nullopt;  // read_some yields first
   std::optional<Want> want;
   auto r = read_now(buf, want);
@@ -247,22 +259,34 @@ std::optional<IoResult> Connection::try_read_some(net::mutable_buffer buf) {
   return r;
 }
 
-net::awaitable<IoResult> Connection::wait_readable(Duration timeout) {
+std::optional<IoResult> Connection::readable_now() {
   if (interrupted_) {
     interrupted_ = false;
-    co_return IoResult{IoStatus::interrupted};
+    return IoResult{IoStatus::interrupted};
   }
-  if (closed_) co_return IoResult{IoStatus::eof};
+  if (closed_) return IoResult{IoStatus::eof};
   // Bytes OpenSSL already holds (decrypted, or read ahead) or an end it
   // already saw need no wait.
-  if (deferred_ || (tls_active_ && SSL_has_pending(ssl_))) co_return IoResult{};
+  if (deferred_ || (tls_active_ && SSL_has_pending(ssl_))) return IoResult{};
+  return std::nullopt;
+}
+
+net::awaitable<Connection::Raced> Connection::readable_wait(Duration timeout) {
   reading_ = true;
-  const auto deadline = deadline_after(timeout);
-  const auto raced = co_await race(Want::read, deadline, read_timer_);
-  auto r = outcome(raced, interrupted_);
+  return race(Want::read, deadline_after(timeout), read_timer_);
+}
+
+IoResult Connection::readable_result(const Raced& waited) {
+  auto r = outcome(waited, interrupted_);
   reading_ = false;
   if (r.status == IoStatus::interrupted) interrupted_ = false;
-  co_return r;
+  return r;
+}
+
+net::awaitable<IoResult> Connection::wait_readable(Duration timeout) {
+  if (auto now = readable_now()) co_return *now;
+  const auto waited = co_await readable_wait(timeout);
+  co_return readable_result(waited);
 }
 
 net::awaitable<IoResult> Connection::write_all(std::string_view data, Duration timeout) {
@@ -332,7 +356,9 @@ net::awaitable<IoResult> Connection::handshake(Duration timeout) {
     auto r = co_await send_buffered(deadline);
     if (r.ok() && err == SSL_ERROR_NONE) break;
     if (r.ok() && err == SSL_ERROR_WANT_READ) {
-      const auto raced = co_await race(Want::read, deadline, write_timer_);
+      // The read timer: nothing else reads during a handshake, and a
+      // connection whose writes never wait then makes no write timer.
+      const auto raced = co_await race(Want::read, deadline, read_timer_);
       r = outcome(raced, closed_);
     }
     if (!r.ok()) {
@@ -433,13 +459,13 @@ void Connection::close_now() {
   error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  read_timer_.cancel();
-  write_timer_.cancel();
+  if (read_timer_) read_timer_->cancel();
+  if (write_timer_) write_timer_->cancel();
 }
 
 void Connection::interrupt() {
   interrupted_ = true;
-  if (reading_) read_timer_.cancel();
+  if (reading_ && read_timer_) read_timer_->cancel();
 }
 
 }  // namespace xr::relay

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,12 +56,21 @@ class Connection {
   net::awaitable<IoResult> read_some(net::mutable_buffer buf, Duration timeout);
   // What read_some would return at once, or nullopt if it would have to
   // wait (or was interrupted): lets a busy reader go on without a wait and
-  // an idle one go back to wait_readable without holding its buffer.
+  // an idle one go back to waiting for readability without holding its
+  // buffer.
   std::optional<IoResult> try_read_some(net::mutable_buffer buf);
   net::awaitable<IoResult> write_all(std::string_view data, Duration timeout);
-  // Completes when read_some would return data (or EOF/error) without
-  // waiting; lets an idle reader hold no buffer.
-  net::awaitable<IoResult> wait_readable(Duration timeout);
+  // Waiting until read_some would return data (or EOF/error) without
+  // waiting, so an idle reader holds no buffer. In three parts, so that the
+  // caller waits in its own frame (an idle session's waits are the relay's
+  // most numerous frames): readable_now() is the answer when no wait is
+  // needed (interrupted, closed, bytes OpenSSL holds), else nullopt; then
+  // co_await readable_wait(timeout) and hand its result to readable_result().
+  using Raced = std::tuple<std::array<std::size_t, 2>, boost::system::error_code, boost::system::error_code>;
+  std::optional<IoResult> readable_now();
+  net::awaitable<Raced> readable_wait(Duration timeout);
+  IoResult readable_result(const Raced& waited);
+  net::awaitable<IoResult> wait_readable(Duration timeout);  // the three in a coroutine of its own
   // Server or client handshake. For clients, `verify_host` sets SNI (skipped
   // for IP literals) and the name the certificate must match; `port` is the
   // server's, for the TLS session cache (0: the socket's peer port, which is
@@ -74,7 +84,7 @@ class Connection {
   net::awaitable<void> shutdown_send(Duration timeout);
   void close_now();
 
-  // Wakes a pending read_some/wait_readable with IoStatus::interrupted
+  // Wakes a pending read_some/readable_wait with IoStatus::interrupted
   // (shutdown, or the splice ending). One-shot. Only reads wait for the peer
   // indefinitely; writes and handshakes finish normally.
   void interrupt();
@@ -85,8 +95,8 @@ class Connection {
   // A wait for the socket against `timer` set to `deadline` (connection.cpp
   // says why it is not a coroutine); outcome() turns its result into an
   // IoResult, `interrupted` telling a woken wait from a timeout.
-  using Raced = std::tuple<std::array<std::size_t, 2>, boost::system::error_code, boost::system::error_code>;
-  net::awaitable<Raced> race(Want want, std::chrono::steady_clock::time_point deadline, net::steady_timer& timer);
+  net::awaitable<Raced> race(Want want, std::chrono::steady_clock::time_point deadline,
+                             std::unique_ptr<net::steady_timer>& timer);
   static IoResult outcome(const Raced& raced, bool interrupted);
   net::awaitable<IoResult> handshake(Duration timeout);
   // One non-blocking read; `want` says what to wait for when nothing came.
@@ -96,6 +106,7 @@ class Connection {
   boost::system::error_code write_now(std::string_view data, std::size_t& done);
   net::awaitable<void> send_close_notify(std::chrono::steady_clock::time_point deadline);
   IoResult tls_failure(int ssl_error);
+  IoResult take_deferred();  // and forgets it
   std::optional<IoResult> attach_tls();  // a new SSL on the non-blocking socket
   void set_non_blocking();
   // The records OpenSSL wrote into wbuf_, onto the socket: all of them
@@ -108,10 +119,12 @@ class Connection {
   TlsWriteBuffer wbuf_;  // before ssl_: its BIO points here
   ssl_st* ssl_ = nullptr;
   // Reads and writes have their own timers so one read and one write may be
-  // in flight together (the splice does that); handshakes and close use the
-  // write timer.
-  net::steady_timer read_timer_;
-  net::steady_timer write_timer_;
+  // in flight together (the splice does that); a handshake's reads use the
+  // read timer, close_notify the write timer. Each is made at its first
+  // wait: most connections' writes never wait, and an idle session then
+  // holds no write timer (120 bytes each).
+  std::unique_ptr<net::steady_timer> read_timer_;
+  std::unique_ptr<net::steady_timer> write_timer_;
   bool tls_active_ = false;
   bool closed_ = false;
   bool send_closed_ = false;  // shutdown_send() done
@@ -120,7 +133,7 @@ class Connection {
   bool non_blocking_ = false;
   int reads_without_wait_ = 0;  // see kReadsBeforeYield
   // An end (EOF, TLS error) met while read_some had data to deliver.
-  std::optional<IoResult> deferred_;
+  std::unique_ptr<IoResult> deferred_;  // rare: held apart from every connection
 };
 
 }  // namespace xr::relay

@@ -387,9 +387,13 @@ class SmtpSession : public SessionCore {
         // logged-in sessions are idle most of the time. During DATA it keeps
         // one, so a message streams without an allocation per read.
         read_buf_.reset();
-        auto w = co_await conn_.wait_readable(wait);
-        if (w.status == IoStatus::timeout && lingering && Clock::now() < deadline) continue;
-        if (!w.ok()) co_return w;
+        auto w = conn_.readable_now();
+        if (!w) {
+          const auto waited = co_await conn_.readable_wait(wait);
+          w = conn_.readable_result(waited);
+        }
+        if (w->status == IoStatus::timeout && lingering && Clock::now() < deadline) continue;
+        if (!w->ok()) co_return *w;
       }
       const std::size_t size = in_data_ ? kDataReadSize : kCommandReadSize;
       if (!read_buf_ || read_buf_size_ != size) {

@@ -112,7 +112,12 @@ net::awaitable<void> Splice::pump(Connection& from, Connection& to, bool from_cl
     }
     // Wait without a buffer: most spliced sessions are idle most of the
     // time (IMAP IDLE), and this keeps them at a few KiB each.
-    if (settle(co_await from.wait_readable(left), retry)) break;
+    auto ready = from.readable_now();
+    if (!ready) {
+      const auto waited = co_await from.readable_wait(left);
+      ready = from.readable_result(waited);
+    }
+    if (settle(*ready, retry)) break;
     if (retry) continue;
     std::size_t size = kChunk;
     auto buf = std::make_unique_for_overwrite<char[]>(size);
