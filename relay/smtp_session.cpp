@@ -866,10 +866,6 @@ class SmtpSession : public SessionCore {
   bool interrupted_ = false;  // a shutdown, reload or the lifetime ended the session, not the device
 };
 
-}  // namespace
-
-namespace {
-
 // The session's whole life, in a frame that holds only what it needs; the
 // arguments run_smtp_session was called with are in the session by now.
 net::awaitable<void> serve(std::unique_ptr<SmtpSession> session, SessionRegistry& registry) {
